@@ -10,7 +10,7 @@ import importlib
 from typing import Any
 
 from lmlib.config import device, pick, scale, seed_everything
-from lmlib.predictions import PredictionFailed, check
+from lmlib.predictions import PredictionFailed, check, set_chapter
 
 __version__ = "0.1.0"
 
@@ -22,7 +22,26 @@ __all__ = [
     "seed_everything",
     "check",
     "PredictionFailed",
+    "start_chapter",
 ]
+
+def start_chapter(name: str, *, seed: int = 0) -> None:
+    """The first call of every chapter: name it for the scoreboard, seed everything,
+    apply the plotting house style, and print what the run uses.
+
+    Args:
+        name: the chapter's path under ``chapters/`` without extension, e.g. ``"01_solvable/deep_linear"``.
+        seed: global seed (each experiment also takes its own).
+    """
+    import torch
+
+    from lmlib import viz
+
+    set_chapter(name)
+    seed_everything(seed)
+    viz.use_style()
+    print(f"lmlib {__version__} · torch {torch.__version__} · scale={scale()} · device={device()}")
+
 
 _SUBMODULES = {
     "config", "data", "models", "train", "theory", "predictions", "viz", "exercises",

@@ -22,6 +22,7 @@ __all__ = [
     "Prediction",
     "PredictionFailed",
     "check",
+    "set_chapter",
     "scoreboard_path",
     "read_scoreboard",
     "latest",
@@ -86,9 +87,31 @@ def _as_float(name: str, value: Any) -> float:
     return float(value)
 
 
+_current_chapter: str | None = None
+
+
+def set_chapter(name: str, *, forget_previous: bool = True) -> None:
+    """Name the chapter that subsequent :func:`check` calls belong to.
+
+    Args:
+        name: e.g. ``"01_solvable/deep_linear"``.
+        forget_previous: drop this chapter's earlier records from the scoreboard
+            file, so a re-executed chapter shows only its latest checks.
+    """
+    global _current_chapter
+    if not isinstance(name, str) or not name.strip():
+        raise TypeError("name must be a non-empty string")
+    _current_chapter = name.strip()
+    path = scoreboard_path()
+    if forget_previous and path.exists():
+        kept = [line for line in path.read_text(encoding="utf-8").splitlines()
+                if line.strip() and json.loads(line).get("chapter") != _current_chapter]
+        path.write_text("".join(line + "\n" for line in kept), encoding="utf-8")
+
+
 def _chapter() -> str:
-    # Inside a chapter the build sets LMLIB_CHAPTER; otherwise name the script or notebook folder.
-    return os.environ.get("LMLIB_CHAPTER", "").strip() or Path.cwd().name
+    # set_chapter() wins; then $LMLIB_CHAPTER; else the working folder's name.
+    return _current_chapter or os.environ.get("LMLIB_CHAPTER", "").strip() or Path.cwd().name
 
 
 def check(
