@@ -1,0 +1,55 @@
+"""Command line: ``python -m lmlib <command>`` (or the ``lmlib`` script).
+
+Commands:
+    notebooks   regenerate the Colab and student notebooks under ``notebooks/``
+                (``--check``: write nothing, exit 1 if any is missing or out of date).
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Sequence
+
+
+def _notebooks(args: argparse.Namespace) -> int:
+    from lmlib.notebooks import write_notebooks
+
+    root = Path(args.root)
+    paths = write_notebooks(root, args.out, check=args.check)
+    shown = sorted(str(p.relative_to(root)) if p.is_relative_to(root) else str(p) for p in paths)
+    if args.check:
+        if shown:
+            print("Out of date (run `python -m lmlib notebooks` to regenerate):", file=sys.stderr)
+            print("\n".join(f"  {p}" for p in shown), file=sys.stderr)
+            return 1
+        print("Notebooks are up to date.")
+        return 0
+    print("\n".join(f"updated {p}" for p in shown) if shown else "Notebooks are up to date.")
+    return 0
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m lmlib", description="lmlib's command line tools.")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="command")
+
+    nb = commands.add_parser("notebooks", help="generate Colab and student notebooks from the chapters")
+    nb.add_argument("--root", default=".", help="book root holding _config.yml and _toc.yml (default: .)")
+    nb.add_argument("--out", default="notebooks", help="output folder, relative to --root (default: notebooks)")
+    nb.add_argument("--check", action="store_true", help="write nothing; exit 1 if anything is out of date")
+    nb.set_defaults(func=_notebooks)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit status (0 ok, 1 out of date, 2 bad input)."""
+    args = _parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except (FileNotFoundError, ValueError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
