@@ -3,6 +3,9 @@
 Commands:
     notebooks   regenerate the Colab and student notebooks under ``notebooks/``
                 (``--check``: write nothing, exit 1 if any is missing or out of date).
+    build       build the book (clearing the execution cache when lmlib changed),
+                then check that every prediction passed and no page shows a traceback.
+    scoreboard  print the last build's predictions as a table (``--check``: exit 1 on any failure).
 """
 from __future__ import annotations
 
@@ -29,6 +32,26 @@ def _notebooks(args: argparse.Namespace) -> int:
     return 0
 
 
+def _build(args: argparse.Namespace) -> int:
+    from lmlib.book import build
+
+    return build(args.root, strict=not args.lenient)
+
+
+def _scoreboard(args: argparse.Namespace) -> int:
+    from lmlib.book import check_scoreboard
+    from lmlib.predictions import latest, read_scoreboard, scoreboard_markdown
+
+    root = Path(args.root)
+    print(scoreboard_markdown(latest(read_scoreboard(root / "_build" / "scoreboard.jsonl"))))
+    if args.check:
+        problems = check_scoreboard(root)
+        for p in problems:
+            print("✗", p, file=sys.stderr)
+        return 1 if problems else 0
+    return 0
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m lmlib", description="lmlib's command line tools.")
     commands = parser.add_subparsers(dest="command", required=True, metavar="command")
@@ -38,6 +61,16 @@ def _parser() -> argparse.ArgumentParser:
     nb.add_argument("--out", default="notebooks", help="output folder, relative to --root (default: notebooks)")
     nb.add_argument("--check", action="store_true", help="write nothing; exit 1 if anything is out of date")
     nb.set_defaults(func=_notebooks)
+
+    bd = commands.add_parser("build", help="build the book and check its predictions and pages")
+    bd.add_argument("--root", default=".", help="book root (default: .)")
+    bd.add_argument("--lenient", action="store_true", help="do not turn Sphinx warnings into errors")
+    bd.set_defaults(func=_build)
+
+    sb = commands.add_parser("scoreboard", help="print the last build's predictions")
+    sb.add_argument("--root", default=".", help="book root (default: .)")
+    sb.add_argument("--check", action="store_true", help="exit 1 if a prediction failed or a chapter recorded none")
+    sb.set_defaults(func=_scoreboard)
     return parser
 
 

@@ -69,7 +69,10 @@ def _is_notebook(path: Path) -> bool:
     text = path.read_text(encoding="utf-8")
     m = _FRONT_MATTER.match(text)
     header = yaml.safe_load(m.group(1)) if m else None
-    return isinstance(header, dict) and "jupytext" in header and bool(_CODE_CELL.search(text))
+    if not (isinstance(header, dict) and "jupytext" in header and _CODE_CELL.search(text)):
+        return False
+    # Build-only pages (the scoreboard) say `lmlib: {notebook: false}`: nothing to run on Colab.
+    return (header.get("lmlib") or {}).get("notebook", True) is not False
 
 
 def _toc_files(entry: object) -> Iterator[str]:
@@ -92,7 +95,8 @@ def chapter_sources(book_root: str | Path) -> list[Path]:
 
     Returns:
         Paths of the ``.md`` files (root, parts, chapters and nested sections) that have a
-        jupytext header and at least one ``{code-cell}``.
+        jupytext header and at least one ``{code-cell}``, except pages whose front matter
+        says ``lmlib: {notebook: false}`` (pages that only make sense in the build).
     """
     root = Path(book_root)
     toc = _read_yaml(root / "_toc.yml")

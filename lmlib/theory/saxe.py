@@ -16,7 +16,14 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["mode_strength", "mode_strength_discrete", "half_time", "loss_curve"]
+__all__ = ["mode_strength", "mode_strength_discrete", "half_time", "loss_curve", "lazy_trajectory"]
+
+
+def _numpy(a) -> np.ndarray:
+    # Accept tensors on any device (and Parameters) as well as arrays.
+    if hasattr(a, "detach"):
+        a = a.detach().cpu()
+    return np.asarray(a, dtype=np.float64)
 
 
 def _validate(s, u0, lr):
@@ -115,3 +122,42 @@ def mode_strength_discrete(steps: int, s, u0, lr: float) -> np.ndarray:
     for k in range(int(steps)):  # a scalar recursion: each step depends on the last
         out[k + 1] = out[k] * (1.0 + lr * (s - out[k])) ** 2
     return out
+
+
+def lazy_trajectory(steps, w1, w2, target, lr: float):
+    """End-to-end map of a two-layer linear network under its *linearisation* at init.
+
+    Freezing the layers in the gradient (the lazy / kernel regime, Chizat et al. 2019)
+    turns GD on ½‖M − W2W1‖_F² into a linear recursion for the error E = M − W2W1:
+
+        E_{k+1} = E_k − η (E_k K1 + K2 E_k),   K1 = W1ᵀW1,  K2 = W2W2ᵀ  (at init),
+
+    solved exactly in the eigenbases of K1 and K2: each entry of the rotated error
+    decays as (1 − η(κ2_i + κ1_j))^k. A large initialisation makes K1, K2 large and
+    the true dynamics stays close to this; a small one makes them vanish, and the
+    linearisation predicts (wrongly) that the network barely learns.
+
+    Args:
+        steps: step numbers, shape ``[T]`` (ints >= 0).
+        w1: first layer at init, ``[h, d_in]``; w2: second layer at init, ``[d_out, h]``.
+        target: M, ``[d_out, d_in]``.
+        lr: learning rate η.
+
+    Returns:
+        Array ``[T, d_out, d_in]``: the predicted W2W1 at each step (float64 NumPy).
+    """
+    w1, w2, m = (_numpy(a) for a in (w1, w2, target))
+    if w1.ndim != 2 or w2.ndim != 2 or m.shape != (w2.shape[0], w1.shape[1]) or w2.shape[1] != w1.shape[0]:
+        raise ValueError(f"need w1 [h, d_in], w2 [d_out, h], target [d_out, d_in]; got "
+                         f"{w1.shape}, {w2.shape}, {m.shape}")
+    if not np.isfinite(lr) or lr <= 0:
+        raise ValueError(f"lr must be positive and finite, got {lr}")
+    k = np.asarray(steps, dtype=np.float64)
+    if k.ndim != 1 or np.any(k < 0):
+        raise ValueError("steps must be a 1-d array of non-negative step numbers")
+    kap1, v1 = np.linalg.eigh(w1.T @ w1)
+    kap2, v2 = np.linalg.eigh(w2 @ w2.T)
+    e0 = v2.T @ (m - w2 @ w1) @ v1
+    factor = 1.0 - lr * (kap2[:, None] + kap1[None, :])
+    e = e0[None] * np.power(factor[None], k[:, None, None])
+    return m[None] - v2[None] @ e @ v1.T[None]

@@ -1,0 +1,128 @@
+"""Building the book: cache invalidation, the build itself, and its post-build checks.
+
+jupyter-cache keys an executed chapter on its code cells only, so a change inside
+lmlib would leave stale figures and stale predictions in a cached build. We key
+the cache on a fingerprint of lmlib's sources as well: when it changes, the
+cache is cleared and every chapter re-executes.
+"""
+from __future__ import annotations
+
+import hashlib
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from lmlib.predictions import latest, read_scoreboard
+
+__all__ = ["fingerprint", "build", "check_scoreboard", "check_html"]
+
+_PKG = Path(__file__).resolve().parent
+
+
+def fingerprint() -> str:
+    """SHA-256 of every ``.py`` file of lmlib (path and content), as hex."""
+    digest = hashlib.sha256()
+    for path in sorted(_PKG.rglob("*.py")):
+        digest.update(str(path.relative_to(_PKG)).encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def _jupyter_book() -> list[str]:
+    exe = Path(sys.executable).with_name("jupyter-book")
+    if exe.exists():
+        return [str(exe)]
+    found = shutil.which("jupyter-book")
+    if not found:
+        raise FileNotFoundError("jupyter-book is not installed: pip install -r requirements.txt")
+    return [found]
+
+
+def build(root: str | Path = ".", *, strict: bool = True) -> int:
+    """Build the book at ``root`` and check the result; returns an exit status (0 = all good).
+
+    Steps: clear the execution cache if lmlib changed (or the scoreboard is missing,
+    which would leave cached chapters' predictions unrecorded); run
+    ``jupyter-book build`` (with ``-W -n --keep-going`` when ``strict``); then
+    :func:`check_scoreboard` and :func:`check_html`.
+    """
+    root = Path(root).resolve()
+    if not (root / "_config.yml").is_file():
+        raise FileNotFoundError(f"{root} has no _config.yml: run this from the book's root")
+    build_dir = root / "_build"
+    stamp = build_dir / ".lmlib-fingerprint"
+    cache = build_dir / ".jupyter_cache"
+    current = fingerprint()
+    stale = not stamp.exists() or stamp.read_text().strip() != current
+    if cache.exists() and (stale or not (build_dir / "scoreboard.jsonl").exists()):
+        print("lmlib changed since the last build (or the scoreboard is gone): clearing the execution cache.")
+        shutil.rmtree(cache)
+    cmd = [*_jupyter_book(), "build", str(root)]
+    if strict:
+        cmd += ["-W", "-n", "--keep-going"]
+    print("$", " ".join(cmd), flush=True)
+    status = subprocess.call(cmd, cwd=root)
+    if status != 0:
+        print(f"jupyter-book build failed (exit {status}).", file=sys.stderr)
+        return status
+    build_dir.mkdir(exist_ok=True)
+    stamp.write_text(current)
+    problems = check_scoreboard(root) + check_html(root / "_build" / "html")
+    for p in problems:
+        print("✗", p, file=sys.stderr)
+    if problems:
+        return 1
+    print("Build checked: every prediction passes and no page shows a traceback.")
+    return 0
+
+
+def _chapters_with_checks(root: Path) -> dict[str, Path]:
+    # Chapters that call check(...) and name themselves with start_chapter("...").
+    found = {}
+    for md in (root / "chapters").rglob("*.md"):
+        text = md.read_text(encoding="utf-8")
+        m = re.search(r"start_chapter\(\s*[\"']([^\"']+)[\"']", text)
+        if m and re.search(r"\bcheck\(", text):
+            found[m.group(1)] = md
+    return found
+
+
+def check_scoreboard(root: str | Path = ".") -> list[str]:
+    """Problems with the build's predictions: failures, and chapters that recorded none.
+
+    Returns:
+        A list of human-readable problems (empty when every prediction passed and
+        every chapter that calls ``check`` recorded at least one).
+    """
+    root = Path(root)
+    records = latest(read_scoreboard(root / "_build" / "scoreboard.jsonl"))
+    problems = [f"prediction failed: [{r.chapter}] {r.name}: measured {r.measured:.6g}, "
+                f"predicted {r.predicted:.6g} ({r.tolerance})" for r in records if not r.passed]
+    recorded = {r.chapter for r in records}
+    for chapter, md in sorted(_chapters_with_checks(root).items()):
+        if chapter not in recorded:
+            problems.append(f"{md.relative_to(root)} calls check() but recorded no prediction "
+                            f"(was it executed?)")
+    return problems
+
+
+_TRACEBACK = re.compile(r"Traceback \(most recent call last\)|\w+Error\b.*\n.*Cell In\[|PredictionFailed")
+
+
+def check_html(html_dir: str | Path) -> list[str]:
+    """Pages of the built site whose cell outputs contain a Python traceback."""
+    html_dir = Path(html_dir)
+    if not html_dir.is_dir():
+        return [f"{html_dir} does not exist: was the book built?"]
+    problems = []
+    for page in sorted(html_dir.rglob("*.html")):
+        if "_static" in page.parts or "_sources" in page.parts:
+            continue
+        text = page.read_text(encoding="utf-8", errors="replace")
+        for block in re.findall(r'<div class="cell_output.*?</div>\s*</div>', text, flags=re.S):
+            if _TRACEBACK.search(block):
+                problems.append(f"{page.relative_to(html_dir)} shows a traceback in a cell output")
+                break
+    return problems
