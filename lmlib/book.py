@@ -53,12 +53,15 @@ def build(root: str | Path = ".", *, strict: bool = True) -> int:
         raise FileNotFoundError(f"{root} has no _config.yml: run this from the book's root")
     build_dir = root / "_build"
     stamp = build_dir / ".lmlib-fingerprint"
-    cache = build_dir / ".jupyter_cache"
     current = fingerprint()
     stale = not stamp.exists() or stamp.read_text().strip() != current
-    if cache.exists() and (stale or not (build_dir / "scoreboard.jsonl").exists()):
-        print("lmlib changed since the last build (or the scoreboard is gone): clearing the execution cache.")
-        shutil.rmtree(cache)
+    if stale or not (build_dir / "scoreboard.jsonl").exists():
+        # Both caches must go: jupyter-cache (executed notebooks) and Sphinx's
+        # environment, which would otherwise not even re-read unchanged chapters.
+        for cached in (build_dir / ".jupyter_cache", build_dir / ".doctrees", build_dir / "jupyter_execute"):
+            if cached.exists():
+                print(f"lmlib changed since the last build (or the scoreboard is gone): removing {cached}")
+                shutil.rmtree(cached)
     cmd = [*_jupyter_book(), "build", str(root)]
     if strict:
         cmd += ["-W", "-n", "--keep-going"]

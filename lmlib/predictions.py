@@ -232,10 +232,15 @@ def scoreboard_markdown(records: list[Prediction]) -> str:
         "| chapter | claim | measured | predicted | tolerance | result |",
         "|---|---|---:|---:|---|---|",
     ]
+    def cell(text: str) -> str:
+        # A claim like "|u − closed form|" must not split the table's columns.
+        return text.replace("|", "\\|")
+
     for r in records:
         mark = "✅ pass" if r.passed else "❌ FAIL"
         lines.append(
-            f"| {r.chapter} | {r.name} | {r.measured:.4g} | {r.predicted:.4g} | {r.tolerance} | {mark} |"
+            f"| {cell(r.chapter)} | {cell(r.name)} | {r.measured:.4g} | {r.predicted:.4g} | "
+            f"{r.tolerance} | {mark} |"
         )
     n_pass = sum(r.passed for r in records)
     lines.append("")

@@ -87,3 +87,12 @@ def test_scoreboard_path_finds_book_root(tmp_path, monkeypatch):
     sub.mkdir(parents=True)
     monkeypatch.chdir(sub)
     assert P.scoreboard_path() == tmp_path / "_build" / "scoreboard.jsonl"
+
+
+def test_markdown_escapes_pipes_in_claims():
+    P.check("max |u − v|", 0.0, 0.0, atol=0.1, chapter="c")
+    table = P.scoreboard_markdown(P.read_scoreboard())
+    row = table.splitlines()[2]
+    assert "max \\|u − v\\|" in row
+    # six unescaped separators-delimited columns
+    assert row.replace("\\|", "").count("|") == 7

@@ -1,0 +1,60 @@
+"""Sphinx extension of the book.
+
+1. An "Open in Colab" badge under the title of every executable chapter. The URL is
+   derived from the repository setting in ``_config.yml`` by
+   ``lmlib.notebooks.colab_url`` (one place for it), and points at the generated
+   ``notebooks/<chapter>.ipynb`` — Colab cannot open MyST markdown. A second link
+   opens the student notebook (solutions removed).
+2. Pages marked ``lmlib: {always_rebuild: true}`` in their front matter (the
+   scoreboard) are re-read on every build, even incremental ones, so they always
+   show the current build's results.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from docutils import nodes
+
+
+def _add_badges(app, doctree) -> None:
+    from lmlib.notebooks import chapter_sources, colab_url
+
+    root = Path(app.srcdir)
+    source = Path(app.env.doc2path(app.env.docname))
+    if source.resolve() not in {p.resolve() for p in chapter_sources(root)}:
+        return
+    url = colab_url(source, root)
+    student = colab_url(source, root, student=True)
+    html = (
+        '<div class="lm-badges">'
+        f'<a class="lm-colab" href="{url}">Open in Colab</a>'
+        f'<a class="lm-student" href="{student}">Student notebook (no solutions)</a>'
+        "</div>"
+    )
+    section = next(iter(doctree.findall(nodes.section)), None)
+    if section is None or not section.children:
+        return
+    section.insert(1, nodes.raw("", html, format="html"))
+
+
+def _always_rebuild(app, env, added, changed, removed) -> list[str]:
+    import yaml
+
+    out = []
+    for docname in env.found_docs:
+        path = Path(env.doc2path(docname))
+        if path.suffix != ".md" or not path.is_file():
+            continue
+        text = path.read_text(encoding="utf-8")
+        if not text.startswith("---"):
+            continue
+        header = yaml.safe_load(text.split("---", 2)[1]) or {}
+        if isinstance(header, dict) and (header.get("lmlib") or {}).get("always_rebuild"):
+            out.append(docname)
+    return out
+
+
+def setup(app):
+    app.connect("doctree-read", _add_badges)
+    app.connect("env-get-outdated", _always_rebuild)
+    return {"version": "0.1", "parallel_read_safe": True, "parallel_write_safe": True}
