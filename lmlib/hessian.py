@@ -28,7 +28,6 @@ from typing import Any, Callable, Mapping, Sequence, Union
 
 import torch
 from torch import Tensor, nn
-from torch.nn import functional as F
 
 from lmlib._checks import check_choice, check_int, check_real, check_tensor
 

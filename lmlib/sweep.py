@@ -15,7 +15,7 @@ import itertools
 from dataclasses import dataclass
 from typing import Any, Callable, Iterator, Mapping, Sequence
 
-from lmlib._checks import check_choice, check_int
+from lmlib._checks import check_choice
 
 __all__ = ["SweepFailed", "SweepResult", "grid_points", "run"]
 

@@ -11,10 +11,8 @@ import torch
 from torch import nn
 
 from lmlib import ntk
-from lmlib.ntk import (
-    eigenlearning, empirical_ntk, hypercube, hypercube_eigenvalues, kernel_regression,
-    relu_ntk, relu_ntk_dot, walsh, walsh_subsets,
-)
+from lmlib.ntk import eigenlearning, empirical_ntk, kernel_regression
+from lmlib.theory.kernels import hypercube, hypercube_eigenvalues, relu_ntk, relu_ntk_dot, walsh, walsh_subsets
 
 DT = torch.float64
 
