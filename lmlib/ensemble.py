@@ -321,7 +321,7 @@ def train_ensemble(
     """
     from tqdm.auto import tqdm  # imported here: tqdm.auto probes for Jupyter on import
 
-    from lmlib.train import TrainingDiverged, _show_progress, loss_function
+    from lmlib.train import TrainingDiverged, _check_batch_size, _check_record, _show_progress, loss_function
 
     # ---- arguments -----------------------------------------------------------------
     if n_members is not None:
@@ -352,16 +352,8 @@ def train_ensemble(
         raise ValueError(f"x and y must have the same number of examples; "
                          f"got x {tuple(x.shape)} and y {tuple(y.shape)}")
     n_data = x.shape[data_dim]
-    if batch_size is not None:
-        batch_size = check_int("batch_size", batch_size, minimum=1)
-        if batch_size > n_data:
-            raise ValueError(f"batch_size={batch_size} exceeds the number of examples ({n_data})")
-    record = dict(record or {})
-    if "loss" in record:
-        raise ValueError("'loss' is always recorded; choose another name for your observable")
-    for name, fn in record.items():
-        if not callable(fn):
-            raise TypeError(f"record[{name!r}] must be a callable taking a params dict, got {type(fn).__name__}")
+    batch_size = _check_batch_size(batch_size, n_data)
+    record = _check_record(record, takes="a params dict")
     loss_fn = loss_function(loss)
 
     # ---- stacked state ---------------------------------------------------------------

@@ -86,6 +86,27 @@ def loss_function(loss: str | LossFn) -> LossFn:
     return _LOSSES[check_choice("loss", loss, list(_LOSSES))]
 
 
+def _check_batch_size(batch_size: int | None, n: int) -> int | None:
+    """``None`` (full batch) or an int in [1, n]; shared by train and train_ensemble."""
+    if batch_size is None:
+        return None
+    batch_size = check_int("batch_size", batch_size, minimum=1)
+    if batch_size > n:
+        raise ValueError(f"batch_size={batch_size} exceeds the number of examples ({n})")
+    return batch_size
+
+
+def _check_record(record: Mapping | None, *, takes: str) -> dict:
+    """A copy of ``record`` after checking names and callables; ``takes`` names the argument."""
+    record = dict(record or {})
+    if "loss" in record:
+        raise ValueError("'loss' is always recorded; choose another name for your observable")
+    for name, fn in record.items():
+        if not callable(fn):
+            raise TypeError(f"record[{name!r}] must be a callable taking {takes}, got {type(fn).__name__}")
+    return record
+
+
 def _make_optimizer(name: str | Callable, params, lr: float, weight_decay: float, momentum: float):
     if callable(name):
         return name(params)
@@ -182,16 +203,8 @@ def train(
     weight_decay = check_real("weight_decay", weight_decay, nonnegative=True)
     momentum = check_real("momentum", momentum, nonnegative=True)
     n = x.shape[0]
-    if batch_size is not None:
-        batch_size = check_int("batch_size", batch_size, minimum=1)
-        if batch_size > n:
-            raise ValueError(f"batch_size={batch_size} exceeds the number of examples ({n})")
-    record = dict(record or {})
-    if "loss" in record:
-        raise ValueError("'loss' is always recorded; choose another name for your observable")
-    for name, fn in record.items():
-        if not callable(fn):
-            raise TypeError(f"record[{name!r}] must be a callable taking the model, got {type(fn).__name__}")
+    batch_size = _check_batch_size(batch_size, n)
+    record = _check_record(record, takes="the model")
     loss_fn = loss_function(loss)
     params = [p for p in model.parameters() if p.requires_grad]
     if not params:

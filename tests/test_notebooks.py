@@ -217,3 +217,23 @@ def test_colon_solution_split_by_a_code_cell_is_refused(book: Path):
     chapter.write_text(text)
     with pytest.raises(ValueError, match="gated.md.*solution-start / solution-end"):
         nbm.student_notebook(chapter, book)
+
+
+def _real_chapters():
+    root = Path(__file__).resolve().parents[1]
+    if not (root / "_toc.yml").is_file():
+        return []
+    return nbm.chapter_sources(root)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("chapter", _real_chapters(), ids=lambda p: p.stem)
+def test_student_notebook_executes(chapter, tmp_path):
+    """Removing solutions must not remove code that later cells need."""
+    import nbclient
+
+    root = Path(__file__).resolve().parents[1]
+    nb = nbm.student_notebook(chapter, root)
+    nbclient.NotebookClient(nb, timeout=600, kernel_name="python3",
+                            resources={"metadata": {"path": str(tmp_path)}}).execute()
+    assert any(c.get("outputs") for c in nb.cells if c.cell_type == "code")
