@@ -313,6 +313,12 @@ def train_ensemble(
         ``history.member(i)`` is member i's :class:`lmlib.train.History`,
         ``history.params`` the stacked trained weights.
 
+    Note:
+        Buffers are held fixed: a BatchNorm layer in training mode normalises with
+        each batch's statistics as usual, but its running averages are not updated.
+        Dropout draws a different mask for every member (``vmap(randomness="different")``),
+        so runs with dropout are not step-for-step equal to :func:`lmlib.train.train`.
+
     Raises:
         TrainingDiverged: when a member's loss becomes NaN or infinite (unless
             allowed); the message names the members, their lr, and a smaller lr to try.
@@ -392,7 +398,8 @@ def train_ensemble(
     def losses_and_grads(xb, yb, xb_dim):
         leaves = {k: params[k].requires_grad_(True) for k in names}
         with torch.enable_grad():  # also when called from a user's no_grad block
-            losses = vmap(member_loss, in_dims=(0, 0, xb_dim, xb_dim))(leaves, fixed, xb, yb)
+            # randomness="different": dropout draws its own mask for every member, as separate runs would.
+            losses = vmap(member_loss, in_dims=(0, 0, xb_dim, xb_dim), randomness="different")(leaves, fixed, xb, yb)
             grads = torch.autograd.grad(losses.sum(), [leaves[k] for k in names])
         for k in names:
             params[k].requires_grad_(False)
@@ -400,7 +407,7 @@ def train_ensemble(
 
     def full_losses():
         with torch.no_grad():
-            return vmap(member_loss, in_dims=(0, 0, x_dim, x_dim))(params, fixed, x, y)
+            return vmap(member_loss, in_dims=(0, 0, x_dim, x_dim), randomness="different")(params, fixed, x, y)
 
     alive = torch.ones(n, dtype=torch.bool, device=dev)
     diverged_step = torch.full((n,), -1, dtype=torch.long, device=dev)

@@ -199,3 +199,16 @@ def test_train_reexports_train_ensemble():
     import lmlib.train
 
     assert lmlib.train.train_ensemble is train_ensemble
+
+
+def test_dropout_members_draw_their_own_masks():
+    from torch import nn as _nn
+
+    torch.manual_seed(0)
+    make = lambda i: _nn.Sequential(_nn.Linear(4, 16), _nn.Dropout(0.5), _nn.ReLU(), _nn.Linear(16, 1))  # noqa: E731
+    x, y = torch.randn(32, 4), torch.randn(32, 1)
+    # identical initialisations: only the dropout masks can make the members differ
+    base = make(0)
+    hist = train_ensemble([base, base], x, y, lr=0.1, steps=5)
+    assert np.isfinite(hist.loss).all()
+    assert not np.allclose(hist.loss[-1, 0], hist.loss[-1, 1])
