@@ -16,7 +16,7 @@ from __future__ import annotations
 import copy
 import math
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Callable, Mapping, Sequence
+from typing import Callable, Mapping, Sequence
 
 import numpy as np
 import torch
@@ -25,10 +25,9 @@ from torch.func import functional_call, stack_module_state, vmap
 
 from lmlib._checks import check_choice, check_int, check_tensor
 
-# lmlib.train imports this module at its bottom, so names from it are imported
-# inside functions: importing lmlib.ensemble first must not need a finished lmlib.train.
-if TYPE_CHECKING:
-    from lmlib.train import History, LossFn
+from lmlib.train import (
+    History, LossFn, TrainingDiverged, _check_batch_size, _check_record, _Records, _show_progress, loss_function,
+)
 
 __all__ = ["EnsembleHistory", "train_ensemble", "load_member"]
 
@@ -36,7 +35,7 @@ Observable = Callable[[dict], torch.Tensor]
 
 
 @dataclass
-class EnsembleHistory:
+class EnsembleHistory(_Records):
     """What an ensemble run recorded, with a member axis after the time axis.
 
     Attributes:
@@ -60,15 +59,6 @@ class EnsembleHistory:
     weight_decay: np.ndarray = field(default_factory=lambda: np.empty(0))
     momentum: np.ndarray = field(default_factory=lambda: np.empty(0))
 
-    def __getitem__(self, name: str) -> np.ndarray:
-        try:
-            return self.values[name]
-        except KeyError:
-            raise KeyError(f"no observable {name!r} was recorded; have {sorted(self.values)}") from None
-
-    def __contains__(self, name: str) -> bool:
-        return name in self.values
-
     def __repr__(self) -> str:  # the arrays would flood a notebook cell
         return (f"EnsembleHistory(members={self.n_members}, records={len(self.steps)}, "
                 f"observables={sorted(self.values)}, diverged={int(self.diverged.sum())})")
@@ -77,11 +67,6 @@ class EnsembleHistory:
     def n_members(self) -> int:
         """The number of members N."""
         return len(self.diverged)
-
-    @property
-    def loss(self) -> np.ndarray:
-        """The recorded full-data training loss, shape ``[T, N]``."""
-        return self.values["loss"]
 
     def member(self, i: int) -> History:
         """Member ``i``'s records as a single-run :class:`lmlib.train.History`.
@@ -92,8 +77,6 @@ class EnsembleHistory:
         Raises:
             IndexError: if ``i`` is not a member index.
         """
-        from lmlib.train import History
-
         i = _member_index(i, self.n_members)
         bad = ~np.isfinite(self.values["loss"][:, i])
         end = int(np.argmax(bad)) + 1 if bad.any() else len(self.steps)
@@ -326,8 +309,6 @@ def train_ensemble(
             hyperparameter vector of the wrong length, unknown optimizer, ...).
     """
     from tqdm.auto import tqdm  # imported here: tqdm.auto probes for Jupyter on import
-
-    from lmlib.train import TrainingDiverged, _check_batch_size, _check_record, _show_progress, loss_function
 
     # ---- arguments -----------------------------------------------------------------
     if n_members is not None:

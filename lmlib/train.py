@@ -22,7 +22,7 @@ from torch import nn
 
 from lmlib._checks import check_choice, check_int, check_real, check_tensor
 
-__all__ = ["History", "TrainingDiverged", "train", "loss_function", "train_ensemble"]
+__all__ = ["History", "TrainingDiverged", "train", "loss_function"]  # and train_ensemble, lazily
 
 LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 Observable = Callable[[nn.Module], "float | torch.Tensor | np.ndarray"]
@@ -32,8 +32,28 @@ class TrainingDiverged(RuntimeError):
     """The loss became NaN or infinite. Pass ``allow_divergence=True`` for deliberate instabilities."""
 
 
+class _Records:
+    """Name lookup shared by :class:`History` and :class:`lmlib.ensemble.EnsembleHistory`."""
+
+    values: dict[str, np.ndarray]
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        try:
+            return self.values[name]
+        except KeyError:
+            raise KeyError(f"no observable {name!r} was recorded; have {sorted(self.values)}") from None
+
+    def __contains__(self, name: str) -> bool:
+        return name in self.values
+
+    @property
+    def loss(self) -> np.ndarray:
+        """The recorded full-data training loss: ``[T]`` for one run, ``[T, N]`` for an ensemble."""
+        return self.values["loss"]
+
+
 @dataclass
-class History:
+class History(_Records):
     """What a training run recorded.
 
     Attributes:
@@ -47,20 +67,6 @@ class History:
     steps: np.ndarray
     values: dict[str, np.ndarray] = field(default_factory=dict)
     diverged: bool = False
-
-    def __getitem__(self, name: str) -> np.ndarray:
-        try:
-            return self.values[name]
-        except KeyError:
-            raise KeyError(f"no observable {name!r} was recorded; have {sorted(self.values)}") from None
-
-    def __contains__(self, name: str) -> bool:
-        return name in self.values
-
-    @property
-    def loss(self) -> np.ndarray:
-        """The recorded training loss, shape ``[T]``."""
-        return self.values["loss"]
 
 
 def _mse(out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
@@ -281,6 +287,12 @@ def train(
     )
 
 
-# The vmapped ensemble trainer lives in its own file (it is a different machine:
-# functional parameters, one step for all members); it shares History and the losses.
-from lmlib.ensemble import train_ensemble  # noqa: E402
+def __getattr__(name: str):
+    # The vmapped ensemble trainer lives in lmlib.ensemble (a different machine: functional
+    # parameters, one step for all members) and builds on this module, so it is exposed
+    # here lazily rather than imported at the top, which would be circular.
+    if name == "train_ensemble":
+        from lmlib.ensemble import train_ensemble
+
+        return train_ensemble
+    raise AttributeError(f"module 'lmlib.train' has no attribute {name!r}")
