@@ -30,15 +30,8 @@ from torch.nn import functional as F
 
 from lmlib.hessian import HessianOperator, hvp, top_eigenvalues
 
+from _timing import median_time  # benchmarks/ is on sys.path when run as a script
 
-def median_time(fn, repeats: int) -> float:
-    fn()  # warm-up (lazy initialisation, allocator)
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def digits(n: int = 256) -> tuple[torch.Tensor, torch.Tensor]:

@@ -11,13 +11,13 @@ processes hold the cores, multi-threaded kernels can run 10-50x slower than they
 from __future__ import annotations
 
 import os
-import statistics
-import time
 
 import torch
 from torch import nn
 
 from lmlib.ntk import empirical_ntk
+
+from _timing import median_time  # benchmarks/ is on sys.path when run as a script
 
 
 def ntk_loop(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
@@ -29,15 +29,6 @@ def ntk_loop(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
     J = torch.stack(rows)
     return J @ J.T
 
-
-def median_time(fn, repeats: int) -> float:
-    fn()  # warm-up: first calls pay for allocation and torch.func tracing
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
 
 
 def bench(threads: int) -> None:
