@@ -9,7 +9,7 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from lmlib.config import device, pick, scale, seed_everything
+from lmlib.config import base_seed, device, pick, scale, seed, seed_everything
 from lmlib.predictions import PredictionFailed, check, set_chapter
 
 __version__ = "0.1.0"
@@ -19,33 +19,37 @@ __all__ = [
     "scale",
     "pick",
     "device",
+    "seed",
     "seed_everything",
     "check",
     "PredictionFailed",
     "start_chapter",
 ]
 
-def start_chapter(name: str, *, seed: int = 0) -> None:
-    """The first call of every chapter: name it for the scoreboard, seed everything,
+def start_chapter(name: str) -> None:
+    """The first call of every chapter: open it for the scoreboard, seed everything,
     apply the plotting house style, and print what the run uses.
+
+    Torch, NumPy and Python's ``random`` are seeded from :func:`lmlib.seed` (``seed(0)``),
+    so even a draw that forgot to take its own seed is reproducible under ``LMLIB_SEED``.
 
     Args:
         name: the chapter's path under ``chapters/`` without extension, e.g. ``"01_solvable/deep_linear"``.
-        seed: global seed (each experiment also takes its own).
     """
     import torch
 
     from lmlib import viz
 
     set_chapter(name)
-    seed_everything(seed)
+    seed_everything(seed(0))
     viz.use_style()
-    print(f"lmlib {__version__} · torch {torch.__version__} · scale={scale()} · device={device()}")
+    print(f"lmlib {__version__} · torch {torch.__version__} · scale={scale()} · "
+          f"LMLIB_SEED={base_seed()} · device={device()}")
 
 
 _SUBMODULES = {
-    "config", "data", "models", "train", "theory", "predictions", "viz", "exercises",
-    "notebooks", "ntk", "hessian", "metrics", "sweep",
+    "config", "data", "models", "train", "ensemble", "theory", "predictions", "viz", "exercises",
+    "ntk", "hessian", "metrics", "sweep", "book",
 }
 
 

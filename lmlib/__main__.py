@@ -6,6 +6,8 @@ Commands:
     build       build the book (clearing the execution cache when lmlib changed),
                 then check that every prediction passed and no page shows a traceback.
     scoreboard  print the last build's predictions as a table (``--check``: exit 1 on any failure).
+    verify      rerun chapters headless (no website) on a seed, scale and device of your
+                choice, and compare their predictions with the last build's.
 """
 from __future__ import annotations
 
@@ -16,7 +18,7 @@ from typing import Sequence
 
 
 def _notebooks(args: argparse.Namespace) -> int:
-    from lmlib.notebooks import write_notebooks
+    from lmlib.book.notebooks import write_notebooks
 
     root = Path(args.root)
     paths = write_notebooks(root, args.out, check=args.check)
@@ -33,13 +35,13 @@ def _notebooks(args: argparse.Namespace) -> int:
 
 
 def _build(args: argparse.Namespace) -> int:
-    from lmlib.book import build
+    from lmlib.book.build import build
 
     return build(args.root, strict=not args.lenient)
 
 
 def _scoreboard(args: argparse.Namespace) -> int:
-    from lmlib.book import check_scoreboard
+    from lmlib.book.build import check_scoreboard
     from lmlib.predictions import latest, read_scoreboard, scoreboard_markdown
 
     root = Path(args.root)
@@ -50,6 +52,14 @@ def _scoreboard(args: argparse.Namespace) -> int:
             print("✗", p, file=sys.stderr)
         return 1 if problems else 0
     return 0
+
+
+def _verify(args: argparse.Namespace) -> int:
+    from lmlib.book.verify import verify
+
+    status, _ = verify(args.chapters, root=args.root, seed=args.seed, scale=args.scale,
+                       device=args.device, timeout=args.timeout)
+    return status
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -71,6 +81,23 @@ def _parser() -> argparse.ArgumentParser:
     sb.add_argument("--root", default=".", help="book root (default: .)")
     sb.add_argument("--check", action="store_true", help="exit 1 if a prediction failed or a chapter recorded none")
     sb.set_defaults(func=_scoreboard)
+
+    vf = commands.add_parser(
+        "verify", help="rerun chapters headless and check their predictions",
+        description="Run chapters from their jupytext sources in a fresh kernel each (no website), "
+                    "print each chapter's predictions beside the last book build's, and exit 1 if "
+                    "any prediction fails or a chapter raises. Records go to _build/verify/.",
+        epilog="examples:\n  python -m lmlib verify --chapters deep_linear --seed 3\n"
+               "  python -m lmlib verify --scale full --device cuda      # every chapter, on a GPU",
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    vf.add_argument("--chapters", nargs="+", metavar="NAME",
+                    help="chapter names (deep_linear, 01_solvable/deep_linear) or .md paths; default: all in _toc.yml")
+    vf.add_argument("--seed", type=int, default=None, help="LMLIB_SEED for the runs (default: $LMLIB_SEED or 0)")
+    vf.add_argument("--scale", choices=["quick", "full"], default=None, help="LMLIB_SCALE (default: $LMLIB_SCALE or quick)")
+    vf.add_argument("--device", default=None, help="LMLIB_DEVICE, e.g. cpu or cuda (default: CUDA when present)")
+    vf.add_argument("--timeout", type=int, default=900, help="seconds allowed per cell (default: 900)")
+    vf.add_argument("--root", default=".", help="book root (default: .)")
+    vf.set_defaults(func=_verify)
     return parser
 
 

@@ -205,7 +205,7 @@ def _sgd_step(p, g, state, lr, wd, mu):
 
 
 def _adam_step(p, g, state, lr, wd, step, decoupled, betas=(0.9, 0.999), eps=1e-8):
-    # torch.optim.Adam / AdamW with default betas and eps, written as torch writes them.
+    # torch.optim.Adam / AdamW, written as torch writes them (AdamW decays by the group's lr·wd).
     b1, b2 = betas
     if wd is not None:
         if decoupled:
@@ -233,6 +233,9 @@ def train_ensemble(
     batch_size: int | None = None,
     weight_decay: float | Sequence[float] | torch.Tensor = 0.0,
     momentum: float | Sequence[float] | torch.Tensor = 0.0,
+    betas: tuple[float, float] = (0.9, 0.999),
+    lr_schedule: Callable[[int], float | Sequence[float] | torch.Tensor] | None = None,
+    param_lr: Mapping[str, float | Sequence[float]] | None = None,
     record: Mapping[str, Observable] | None = None,
     record_every: int = 1,
     seed: int = 0,
@@ -269,10 +272,20 @@ def train_ensemble(
             value per member.
         loss: ``"mse"`` (½·mean‖y − f‖²), ``"cross_entropy"``, or a callable
             ``(output, y) -> scalar`` written for one member (it runs under ``vmap``).
-        optimizer: ``"sgd"``, ``"adam"`` or ``"adamw"`` (torch's default betas and eps).
+        optimizer: ``"sgd"``, ``"adam"`` or ``"adamw"`` (torch's formulas; eps 1e-8).
         batch_size: minibatch size (sampled without replacement each step, as in
             ``train``); ``None`` is full batch.
         weight_decay, momentum: one for all or one per member; momentum is for SGD.
+        betas: Adam's (β₁, β₂), shared by all members.
+        lr_schedule: ``lr_schedule(t)`` multiplies the learning rate of update ``t`` (0, 1, …,
+            steps − 1): one number for all members or one per member (``[N]``), e.g. each
+            member's own cosine decay over its own horizon. As with
+            ``torch.optim.lr_scheduler.LambdaLR``, weight decay scales with the scheduled rate
+            under SGD and AdamW.
+        param_lr: per-parameter learning-rate multipliers, parameter name (as in
+            ``model.named_parameters()``) → a number or one per member; parameters not named
+            get 1. This is how per-layer rates (μP's, for instance) enter; it is what
+            ``torch.optim`` parameter groups with different ``lr`` do.
         record: extra observables, name → ``fn(state) -> Tensor`` where ``state`` is one
             member's dict of parameters and buffers (``name → Tensor``, as in
             ``model.named_parameters()``). It runs under ``vmap``, so it must be a pure
@@ -325,7 +338,12 @@ def train_ensemble(
         raise TypeError(f"optimizer must be 'sgd', 'adam' or 'adamw', got {type(optimizer).__name__}")
     check_choice("optimizer", optimizer, ["sgd", "adam", "adamw"])
     if optimizer != "sgd" and mu_arr.any():
-        raise ValueError("momentum applies to optimizer='sgd'; Adam's betas are torch's defaults")
+        raise ValueError("momentum applies to optimizer='sgd'; for Adam set betas=(β1, β2)")
+    if (not isinstance(betas, (tuple, list)) or len(betas) != 2
+            or not all(isinstance(b, (int, float)) and 0 <= b < 1 for b in betas)):
+        raise ValueError(f"betas must be two numbers in [0, 1), got {betas!r}")
+    if lr_schedule is not None and not callable(lr_schedule):
+        raise TypeError(f"lr_schedule must be a callable step -> factor, got {type(lr_schedule).__name__}")
     steps = check_int("steps", steps, minimum=0)
     record_every = check_int("record_every", record_every, minimum=1)
     seed = check_int("seed", seed, minimum=0)
@@ -367,8 +385,25 @@ def train_ensemble(
             return None
         return torch.as_tensor(arr, dtype=p.dtype, device=dev).view(n, *([1] * (p.ndim - 1)))
 
-    hp = {k: (per_member_hparam(lr_arr, p), per_member_hparam(wd_arr, p), per_member_hparam(mu_arr, p))
+    param_lr = dict(param_lr or {})
+    unknown = sorted(set(param_lr) - set(params))
+    if unknown:
+        raise ValueError(f"param_lr names unknown parameters {unknown}; trainable ones are {sorted(params)}")
+    lr_of = {k: lr_arr * _per_member(f"param_lr[{k!r}]", param_lr.get(k, 1.0), n, positive=True)
+             for k in params}
+    hp = {k: (per_member_hparam(lr_of[k], p), per_member_hparam(wd_arr, p), per_member_hparam(mu_arr, p))
           for k, p in params.items()}
+
+    def schedule(step: int) -> torch.Tensor | None:
+        # The factor of update `step` as an [N] tensor (None: no schedule).
+        if lr_schedule is None:
+            return None
+        f = lr_schedule(step)
+        f = torch.as_tensor(f.detach().cpu().numpy() if isinstance(f, torch.Tensor) else f, dtype=torch.float64)
+        if f.ndim > 1 or f.numel() not in (1, n) or not bool(torch.isfinite(f).all()) or bool((f < 0).any()):
+            raise ValueError(f"lr_schedule({step}) must give one factor >= 0 or one per member ({n}), "
+                             f"got {f.tolist()}")
+        return f.reshape(-1).expand(n).to(dev)
     opt_state: dict[str, dict] = {k: {} for k in params}
 
     # Gradients of the summed member losses are each member's own gradient (members
@@ -457,15 +492,18 @@ def train_ensemble(
         mark(step, losses)
         if step % 50 == 0:  # a host sync: rare enough not to stall a GPU
             check_divergence()
+        factor = schedule(step)
         with torch.no_grad():
             for k, g in zip(names, grads):
                 p = params[k]
                 old = p.clone() if allow_divergence else None
                 lr_k, wd_k, mu_k = hp[k]
+                if factor is not None:
+                    lr_k = lr_k * factor.to(p.dtype).view(n, *([1] * (p.ndim - 1)))
                 if optimizer == "sgd":
                     _sgd_step(p, g, opt_state[k], lr_k, wd_k, mu_k)
                 else:
-                    _adam_step(p, g, opt_state[k], lr_k, wd_k, step + 1, optimizer == "adamw")
+                    _adam_step(p, g, opt_state[k], lr_k, wd_k, step + 1, optimizer == "adamw", tuple(betas))
                 if allow_divergence:  # diverged members stay frozen where they blew up
                     p.copy_(torch.where(alive.view(n, *([1] * (p.ndim - 1))), p, old))
         bar.update(1)

@@ -1,9 +1,16 @@
 """Predictions as assertions, and the build's scoreboard.
 
 When a chapter says "theory predicts X", it calls :func:`check` with the measured
-value, the predicted value and a tolerance. The pair is appended to the
-scoreboard file (one JSON object a line) whether it passes or not, and a miss
-raises :class:`PredictionFailed`, which fails the notebook and so the build.
+value, the predicted value and a tolerance. A miss raises :class:`PredictionFailed`,
+which fails the notebook and so the build. In a notebook the verdict shows where the
+check is made, as one readable line.
+
+The scoreboard belongs to the build. A check is recorded (one JSON object a line, pass
+or fail) only inside a chapter opened by :func:`lmlib.start_chapter`, and only where
+there is a scoreboard to write to: ``$LMLIB_SCOREBOARD`` when set (``python -m lmlib
+verify`` sets its own), else ``_build/scoreboard.jsonl`` of the book around the working
+folder. A check in a shell, a script or a test, or anywhere outside a book (a Colab
+notebook in a fresh folder), records nothing.
 """
 from __future__ import annotations
 
@@ -47,6 +54,11 @@ class Prediction:
     error: float
     passed: bool
     time: float
+    seed: int | None = None
+    scale: str | None = None
+    device: str | None = None
+    lmlib: str | None = None
+    torch: str | None = None
 
     @property
     def tolerance(self) -> str:
@@ -58,19 +70,54 @@ class Prediction:
             parts.append(f"±{100 * self.rtol:g}%")
         return " + ".join(parts)
 
+    @property
+    def verdict(self) -> str:
+        """``"pass"`` or ``"FAIL"``: words, not symbols, so no emoji font is needed."""
+        return "pass" if self.passed else "FAIL"
 
-def scoreboard_path() -> Path:
-    """Where predictions are recorded: ``$LMLIB_SCOREBOARD``, or ``_build/scoreboard.jsonl``
-    in the book's root (the nearest parent folder holding ``_config.yml``), or the
-    current folder if there is none."""
-    env = os.environ.get("LMLIB_SCOREBOARD", "").strip()
-    if env:
-        return Path(env)
+    def __str__(self) -> str:
+        return (f"[{self.verdict}] {self.name}: measured {self.measured:.4g} vs predicted "
+                f"{self.predicted:.4g} ({self.tolerance})")
+
+    __repr__ = __str__
+
+    def _repr_html_(self) -> str:
+        from html import escape
+
+        return (f'<div class="lm-check lm-{self.verdict.lower()}"><span class="lm-verdict">'
+                f"{self.verdict}</span> <b>{escape(self.name)}</b>: measured "
+                f"<code>{self.measured:.4g}</code> vs predicted <code>{self.predicted:.4g}</code> "
+                f"<span class=\"lm-tol\">(tolerance {escape(self.tolerance)})</span></div>")
+
+    def _ipython_display_(self) -> None:
+        # check() shows its verdict where it is made; a cell ending in check(...) would
+        # otherwise show the same line twice. Shown once, then silent (print() still works).
+        if getattr(self, "_shown", False):
+            return
+        object.__setattr__(self, "_shown", True)
+        from IPython.display import display
+
+        display({"text/plain": str(self), "text/html": self._repr_html_()}, raw=True)
+
+
+def book_root() -> Path | None:
+    """The book around the working folder: the nearest parent holding ``_config.yml``, or None."""
     here = Path.cwd().resolve()
     for folder in (here, *here.parents):
         if (folder / "_config.yml").is_file():
-            return folder / "_build" / "scoreboard.jsonl"
-    return here / "scoreboard.jsonl"
+            return folder
+    return None
+
+
+def scoreboard_path() -> Path | None:
+    """Where a chapter's predictions are recorded: ``$LMLIB_SCOREBOARD``, else
+    ``_build/scoreboard.jsonl`` in the book's root (see :func:`book_root`), else None
+    (outside a book nothing is recorded)."""
+    env = os.environ.get("LMLIB_SCOREBOARD", "").strip()
+    if env:
+        return Path(env)
+    root = book_root()
+    return root / "_build" / "scoreboard.jsonl" if root is not None else None
 
 
 def _as_float(name: str, value: Any) -> float:
@@ -90,28 +137,53 @@ def _as_float(name: str, value: Any) -> float:
 _current_chapter: str | None = None
 
 
-def set_chapter(name: str, *, forget_previous: bool = True) -> None:
-    """Name the chapter that subsequent :func:`check` calls belong to.
+def current_chapter() -> str | None:
+    """The chapter opened by :func:`lmlib.start_chapter` in this process, or None."""
+    return _current_chapter
+
+
+def set_chapter(name: str | None, *, forget_previous: bool = True) -> None:
+    """Open the chapter that subsequent :func:`check` calls belong to (``None`` closes it).
+
+    :func:`lmlib.start_chapter` calls this; only checks made while a chapter is open
+    are recorded on a scoreboard.
 
     Args:
-        name: e.g. ``"01_solvable/deep_linear"``.
+        name: e.g. ``"01_solvable/deep_linear"``, or None.
         forget_previous: drop this chapter's earlier records from the scoreboard
             file, so a re-executed chapter shows only its latest checks.
     """
     global _current_chapter
+    if name is None:
+        _current_chapter = None
+        return
     if not isinstance(name, str) or not name.strip():
         raise TypeError("name must be a non-empty string")
     _current_chapter = name.strip()
     path = scoreboard_path()
-    if forget_previous and path.exists():
+    if forget_previous and path is not None and path.exists():
         kept = [line for line in path.read_text(encoding="utf-8").splitlines()
                 if line.strip() and json.loads(line).get("chapter") != _current_chapter]
         path.write_text("".join(line + "\n" for line in kept), encoding="utf-8")
 
 
-def _chapter() -> str:
-    # set_chapter() wins; then $LMLIB_CHAPTER; else the working folder's name.
-    return _current_chapter or os.environ.get("LMLIB_CHAPTER", "").strip() or Path.cwd().name
+def _run_info() -> dict:
+    import torch as _torch
+
+    from lmlib import __version__
+    from lmlib.config import base_seed, device, scale
+
+    return dict(seed=base_seed(), scale=scale(), device=str(device()), lmlib=__version__,
+                torch=_torch.__version__)
+
+
+def _in_kernel() -> bool:
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return False
+    shell = get_ipython()
+    return shell is not None and getattr(shell, "kernel", None) is not None
 
 
 def check(
@@ -121,7 +193,6 @@ def check(
     *,
     rtol: float | None = None,
     atol: float | None = None,
-    chapter: str | None = None,
 ) -> Prediction:
     """Check a measurement against a theoretical prediction and record it on the scoreboard.
 
@@ -134,10 +205,10 @@ def check(
         predicted: the number theory gives.
         rtol: relative tolerance (a fraction of ``|predicted|``).
         atol: absolute tolerance.
-        chapter: recorded chapter name; defaults to ``$LMLIB_CHAPTER`` or the working folder.
 
     Returns:
-        The recorded :class:`Prediction`.
+        The :class:`Prediction`. In a notebook its one-line verdict is displayed at once,
+        so checks made in a loop are visible too.
 
     Raises:
         PredictionFailed: if the measurement is outside the tolerance or not finite.
@@ -162,7 +233,7 @@ def check(
     error = abs(measured_f - predicted_f) if math.isfinite(measured_f) else math.inf
     passed = math.isfinite(measured_f) and error <= bound
     record = Prediction(
-        chapter=chapter or _chapter(),
+        chapter=_current_chapter or "",
         name=name,
         measured=measured_f,
         predicted=predicted_f,
@@ -171,19 +242,24 @@ def check(
         error=error,
         passed=passed,
         time=time.time(),
+        **_run_info(),
     )
-    path = scoreboard_path()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("a", encoding="utf-8") as fh:
-        # json writes inf/nan as bare tokens; store them as strings so any JSON reader copes.
-        row = {k: (repr(v) if isinstance(v, float) and not math.isfinite(v) else v)
-               for k, v in asdict(record).items()}
-        fh.write(json.dumps(row) + "\n")
+    path = scoreboard_path() if _current_chapter else None
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("a", encoding="utf-8") as fh:
+            # json writes inf/nan as bare tokens; store them as strings so any JSON reader copes.
+            row = {k: (repr(v) if isinstance(v, float) and not math.isfinite(v) else v)
+                   for k, v in asdict(record).items()}
+            fh.write(json.dumps(row) + "\n")
+    if passed and _in_kernel():
+        record._ipython_display_()
     if not passed:
         why = "is not finite" if not math.isfinite(measured_f) else (
             f"differs by {error:.4g}, more than the tolerance {bound:.4g} ({record.tolerance})")
+        where = f"[{record.chapter}] " if record.chapter else ""
         raise PredictionFailed(
-            f"[{record.chapter}] {name}: measured {measured_f:.6g}, predicted {predicted_f:.6g}; "
+            f"{where}{name}: measured {measured_f:.6g}, predicted {predicted_f:.6g}; "
             f"the measurement {why}."
         )
     return record
@@ -195,7 +271,7 @@ def read_scoreboard(path: str | os.PathLike | None = None) -> list[Prediction]:
     Returns an empty list if the file does not exist.
     """
     path = Path(path) if path is not None else scoreboard_path()
-    if not path.exists():
+    if path is None or not path.exists():
         return []
     out = []
     for line_no, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
@@ -208,7 +284,8 @@ def read_scoreboard(path: str | os.PathLike | None = None) -> list[Prediction]:
         for key in ("measured", "error"):
             if isinstance(row.get(key), str):
                 row[key] = float(row[key])
-        out.append(Prediction(**row))
+        known = Prediction.__dataclass_fields__
+        out.append(Prediction(**{k: v for k, v in row.items() if k in known}))
     return out
 
 

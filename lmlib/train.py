@@ -2,7 +2,7 @@
 
 :func:`train` runs plain full-batch or minibatch training of one model and
 records chosen observables (always the loss) into a :class:`History`.
-:func:`train_ensemble` trains many copies at once in one vmapped computation.
+:func:`lmlib.ensemble.train_ensemble` trains many copies at once in one vmapped computation.
 
 Loss convention: ``"mse"`` is ½·mean over examples of ‖y − f(x)‖² (summed over
 output dimensions), the convention of the deep-linear and kernel chapters; with
@@ -22,7 +22,7 @@ from torch import nn
 
 from lmlib._checks import check_choice, check_int, check_real, check_tensor
 
-__all__ = ["History", "TrainingDiverged", "train", "loss_function"]  # and train_ensemble, lazily
+__all__ = ["History", "TrainingDiverged", "train", "loss_function"]
 
 LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 Observable = Callable[[nn.Module], "float | torch.Tensor | np.ndarray"]
@@ -156,6 +156,7 @@ def train(
     batch_size: int | None = None,
     weight_decay: float = 0.0,
     momentum: float = 0.0,
+    lr_schedule: Callable[[int], float] | None = None,
     record: Mapping[str, Observable] | None = None,
     record_every: int = 1,
     seed: int = 0,
@@ -180,6 +181,8 @@ def train(
             or a callable ``params -> torch.optim.Optimizer``.
         batch_size: minibatch size (sampled without replacement each step); ``None`` is full batch.
         weight_decay, momentum: passed to the optimizer.
+        lr_schedule: ``lr_schedule(t)`` multiplies every parameter group's learning rate for
+            update ``t`` (``torch.optim.lr_scheduler.LambdaLR``), e.g. a cosine decay.
         record: extra observables, name → function of the model returning a number or array.
         record_every: record every this many steps.
         seed: seed for minibatch sampling.
@@ -218,6 +221,9 @@ def train(
     dev = params[0].device
     x, y = x.to(dev), y.to(dev)
     opt = _make_optimizer(optimizer, params, lr, weight_decay, momentum)
+    if lr_schedule is not None and not callable(lr_schedule):
+        raise TypeError(f"lr_schedule must be a callable step -> factor, got {type(lr_schedule).__name__}")
+    scheduler = torch.optim.lr_scheduler.LambdaLR(opt, lr_schedule) if lr_schedule is not None else None
     gen = torch.Generator(device="cpu").manual_seed(check_int("seed", seed, minimum=0))
 
     rec_steps: list[int] = []
@@ -278,6 +284,8 @@ def train(
             batch_loss = loss_fn(model(x[idx]), y[idx])
             batch_loss.backward()
         opt.step()
+        if scheduler is not None:
+            scheduler.step()
         bar.update(1)
     bar.close()
     return History(
@@ -286,13 +294,3 @@ def train(
         diverged=stopped,
     )
 
-
-def __getattr__(name: str):
-    # The vmapped ensemble trainer lives in lmlib.ensemble (a different machine: functional
-    # parameters, one step for all members) and builds on this module, so it is exposed
-    # here lazily rather than imported at the top, which would be circular.
-    if name == "train_ensemble":
-        from lmlib.ensemble import train_ensemble
-
-        return train_ensemble
-    raise AttributeError(f"module 'lmlib.train' has no attribute {name!r}")

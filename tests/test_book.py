@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from lmlib import book
+from lmlib.book import build as book
 from lmlib import predictions as P
 
 

@@ -195,10 +195,10 @@ def test_bad_arguments(data, kwargs, error, match):
         train_ensemble(call.pop("models"), call.pop("x"), call.pop("y"), **call)
 
 
-def test_train_reexports_train_ensemble():
+def test_train_and_ensemble_do_not_import_each_other_lazily():
     import lmlib.train
 
-    assert lmlib.train.train_ensemble is train_ensemble
+    assert not hasattr(lmlib.train, "train_ensemble")  # import it from lmlib.ensemble
 
 
 def test_dropout_members_draw_their_own_masks():
@@ -212,3 +212,40 @@ def test_dropout_members_draw_their_own_masks():
     hist = train_ensemble([base, base], x, y, lr=0.1, steps=5)
     assert np.isfinite(hist.loss).all()
     assert not np.allclose(hist.loss[-1, 0], hist.loss[-1, 1])
+
+
+def test_schedule_betas_and_param_lr_match_torch():
+    """lr_schedule, betas and param_lr reproduce torch.optim param groups + LambdaLR exactly."""
+    from lmlib.ensemble import train_ensemble as te
+    from lmlib.train import train as tr
+
+    torch.manual_seed(0)
+    x, y = torch.randn(32, 4), torch.randn(32, 2)
+    sched = lambda t: 0.5 * (1 + np.cos(np.pi * t / 20))  # noqa: E731
+    ref = MLP((4, 8, 2), "tanh", seed=3)
+    net = MLP((4, 8, 2), "tanh", seed=3)
+    mult = {"linears.0.weight": 4.0, "linears.1.weight": 0.25}
+    groups = [{"params": [p], "lr": 1e-2 * mult.get(k, 1.0)} for k, p in ref.named_parameters()]
+    opt = lambda _params: torch.optim.AdamW(groups, betas=(0.9, 0.98), weight_decay=0.1)  # noqa: E731
+    h1 = tr(ref, x, y, lr=1e-2, steps=20, optimizer=opt, lr_schedule=sched)
+    h2 = te([net], x, y, lr=1e-2, steps=20, optimizer="adamw", weight_decay=0.1, betas=(0.9, 0.98),
+            lr_schedule=sched, param_lr=mult)
+    np.testing.assert_allclose(h2["loss"][:, 0], h1["loss"], rtol=1e-5, atol=1e-7)
+    for k, p in ref.named_parameters():
+        torch.testing.assert_close(h2.params[k][0], p.detach(), rtol=1e-5, atol=1e-6)
+
+
+def test_per_member_schedule_and_bad_arguments():
+    from lmlib.ensemble import train_ensemble as te
+
+    x, y = torch.randn(16, 3), torch.randn(16, 1)
+    make = lambda i: MLP((3, 4, 1), seed=i)  # noqa: E731
+    # A zero factor for member 1 freezes it: its loss never changes.
+    h = te(make, x, y, n_members=2, lr=0.1, steps=5, lr_schedule=lambda t: [1.0, 0.0])
+    assert np.allclose(h["loss"][:, 1], h["loss"][0, 1]) and h["loss"][-1, 0] < h["loss"][0, 0]
+    with pytest.raises(ValueError, match="one per member"):
+        te(make, x, y, n_members=2, lr=0.1, steps=2, lr_schedule=lambda t: [1.0, 1.0, 1.0])
+    with pytest.raises(ValueError, match="unknown parameters"):
+        te(make, x, y, n_members=2, lr=0.1, steps=2, param_lr={"nope": 2.0})
+    with pytest.raises(ValueError, match="betas"):
+        te(make, x, y, n_members=2, lr=0.1, steps=2, optimizer="adam", betas=(0.9, 1.5))

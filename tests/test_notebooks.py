@@ -1,4 +1,4 @@
-"""lmlib.notebooks: MyST chapters → Colab and student notebooks, on a small fake book."""
+"""lmlib.book.notebooks: MyST chapters → Colab and student notebooks, on a small fake book."""
 from __future__ import annotations
 
 import re
@@ -10,7 +10,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from lmlib import notebooks as nbm
+from lmlib.book import notebooks as nbm
 from lmlib.__main__ import main
 
 FIXTURE = Path(__file__).parent / "fixtures" / "book"

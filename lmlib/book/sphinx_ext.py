@@ -2,7 +2,7 @@
 
 1. An "Open in Colab" badge under the title of every executable chapter. The URL is
    derived from the repository setting in ``_config.yml`` by
-   ``lmlib.notebooks.colab_url`` (one place for it), and points at the generated
+   ``lmlib.book.notebooks.colab_url`` (one place for it), and points at the generated
    ``notebooks/<chapter>.ipynb`` — Colab cannot open MyST markdown. A second link
    opens the student notebook (solutions removed).
 2. Pages marked ``lmlib: {always_rebuild: true}`` in their front matter (the
@@ -17,7 +17,7 @@ from docutils import nodes
 
 
 def _add_badges(app, doctree) -> None:
-    from lmlib.notebooks import chapter_sources, colab_url
+    from lmlib.book.notebooks import chapter_sources, colab_url
 
     root = Path(app.srcdir)
     source = Path(app.env.doc2path(app.env.docname))

@@ -18,7 +18,7 @@ from lmlib.predictions import latest, read_scoreboard
 
 __all__ = ["fingerprint", "build", "check_scoreboard", "check_html"]
 
-_PKG = Path(__file__).resolve().parent
+_PKG = Path(__file__).resolve().parent.parent  # all of lmlib, not just lmlib.book
 
 
 def fingerprint() -> str:

@@ -1,4 +1,4 @@
-"""Data for the book's experiments: synthetic sets with known structure, and data that ships offline.
+"""Synthetic data with known structure: exactly whitened inputs and low-rank linear targets.
 
 Nothing here downloads anything. Every generator takes a ``seed`` and returns
 tensors on the CPU in float32 unless ``dtype`` says otherwise; move them with

@@ -1,0 +1,10 @@
+"""Data for the book's experiments: synthetic sets with known structure, and data that ships offline.
+
+Nothing here downloads anything. Every generator takes a ``seed`` and returns tensors
+on the CPU in float32 unless ``dtype`` says otherwise; move them with
+``.to(lmlib.device())``. One module per kind of data; the common names are re-exported.
+"""
+from lmlib.data.digits import digits
+from lmlib.data.synthetic import low_rank_target, whitened_inputs
+
+__all__ = ["whitened_inputs", "low_rank_target", "digits"]

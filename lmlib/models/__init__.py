@@ -1,0 +1,10 @@
+"""Small models whose behaviour the book's theory predicts, one module per family.
+
+Each class is a plain ``nn.Module``; the knobs theory cares about (width, depth,
+initialisation scale, parameterization) are explicit constructor arguments. Import
+from here (``from lmlib.models import MLP``) or from the family's module.
+"""
+from lmlib.models.linear import DeepLinear
+from lmlib.models.mlp import MLP
+
+__all__ = ["DeepLinear", "MLP"]
