@@ -35,17 +35,20 @@ def _notebooks(args: argparse.Namespace) -> int:
 
 
 def _build(args: argparse.Namespace) -> int:
-    from lmlib.book.build import build
+    from lmlib.book.build import build, build_only
 
+    if args.only:
+        return build_only(args.root, args.only, strict=not args.lenient)
     return build(args.root, strict=not args.lenient)
 
 
 def _scoreboard(args: argparse.Namespace) -> int:
     from lmlib.book.build import check_scoreboard
-    from lmlib.predictions import latest, read_scoreboard, scoreboard_markdown
+    from lmlib.book.chapters import toc_chapters
+    from lmlib.book.scoreboard import book_records, scoreboard_markdown
 
     root = Path(args.root)
-    print(scoreboard_markdown(latest(read_scoreboard(root / "_build" / "scoreboard.jsonl"))))
+    print(scoreboard_markdown(book_records(root), toc_chapters(root), root))
     if args.check:
         problems = check_scoreboard(root)
         for p in problems:
@@ -75,6 +78,8 @@ def _parser() -> argparse.ArgumentParser:
     bd = commands.add_parser("build", help="build the book and check its predictions and pages")
     bd.add_argument("--root", default=".", help="book root (default: .)")
     bd.add_argument("--lenient", action="store_true", help="do not turn Sphinx warnings into errors")
+    bd.add_argument("--only", nargs="+", metavar="CHAPTER",
+                    help="build just these chapters (names or .md paths) into _build/only/, for authors")
     bd.set_defaults(func=_build)
 
     sb = commands.add_parser("scoreboard", help="print the last build's predictions")

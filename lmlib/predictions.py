@@ -33,7 +33,8 @@ __all__ = [
     "scoreboard_path",
     "read_scoreboard",
     "latest",
-    "scoreboard_markdown",
+    "book_root",
+    "current_chapter",
 ]
 
 
@@ -299,27 +300,3 @@ def latest(records: list[Prediction]) -> list[Prediction]:
     for rec in records:
         newest[(rec.chapter, rec.name)] = rec
     return list(newest.values())
-
-
-def scoreboard_markdown(records: list[Prediction]) -> str:
-    """A Markdown table of predictions: chapter, claim, measured, predicted, tolerance, pass."""
-    if not records:
-        return "No predictions were recorded in this build."
-    lines = [
-        "| chapter | claim | measured | predicted | tolerance | result |",
-        "|---|---|---:|---:|---|---|",
-    ]
-    def cell(text: str) -> str:
-        # A claim like "|u − closed form|" must not split the table's columns.
-        return text.replace("|", "\\|")
-
-    for r in records:
-        mark = "✅ pass" if r.passed else "❌ FAIL"
-        lines.append(
-            f"| {cell(r.chapter)} | {cell(r.name)} | {r.measured:.4g} | {r.predicted:.4g} | "
-            f"{r.tolerance} | {mark} |"
-        )
-    n_pass = sum(r.passed for r in records)
-    lines.append("")
-    lines.append(f"{n_pass} of {len(records)} predictions pass.")
-    return "\n".join(lines)

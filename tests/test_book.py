@@ -9,15 +9,28 @@ from lmlib.book import build as book
 from lmlib import predictions as P
 
 
-def _book(tmp_path, chapter_text: str):
+def _book(tmp_path, chapter_text: str, toc: bool = True):
     (tmp_path / "_config.yml").write_text("title: t\n")
-    (tmp_path / "chapters").mkdir()
-    (tmp_path / "chapters" / "c.md").write_text(chapter_text)
+    (tmp_path / "chapters" / "part").mkdir(parents=True)
+    (tmp_path / "chapters" / "part" / "c.md").write_text(chapter_text)
+    if toc:
+        (tmp_path / "_toc.yml").write_text("format: jb-book\nroot: chapters/part/c\n")
     (tmp_path / "_build").mkdir()
     return tmp_path
 
 
-CHAPTER = 'lmlib.start_chapter("part/c")\ncheck("claim", 1.0, 1.0, atol=0.1)\n'
+CHAPTER = """---
+jupytext:
+  text_representation: {extension: .md, format_name: myst}
+kernelspec: {display_name: Python 3, language: python, name: python3}
+---
+# C
+
+```{code-cell} ipython3
+lmlib.start_chapter("part/c")
+check("claim", 1.0, 1.0, atol=0.1)
+```
+"""
 
 
 def _record(root, **fields):
@@ -75,9 +88,25 @@ def test_scoreboard_cli_check(tmp_path, capsys):
     from lmlib.__main__ import main
 
     root = _book(tmp_path, CHAPTER)
-    P.check("claim", 1.0, 1.0, atol=0.1, chapter="part/c")  # goes to the private test scoreboard
     _record(root)
     assert main(["scoreboard", "--root", str(root), "--check"]) == 0
     _record(root, passed=False)
     assert main(["scoreboard", "--root", str(root), "--check"]) == 1
     assert "FAIL" in capsys.readouterr().out
+
+
+def test_chapters_dropped_from_the_toc_drop_from_the_scoreboard(tmp_path):
+    from lmlib.book.scoreboard import book_records
+
+    root = _book(tmp_path, CHAPTER)
+    _record(root)
+    _record(root, chapter="gone/chapter", passed=False)   # a chapter no longer in _toc.yml
+    assert [r.chapter for r in book_records(root)] == ["part/c"]
+    assert book.check_scoreboard(root) == []               # its failure no longer fails the build
+
+
+def test_a_draft_outside_the_toc_is_not_required_to_record(tmp_path):
+    root = _book(tmp_path, CHAPTER)
+    (root / "chapters" / "draft.md").write_text(CHAPTER.replace("part/c", "draft"))
+    _record(root)
+    assert book.check_scoreboard(root) == []

@@ -8,14 +8,22 @@ import torch
 from lmlib import predictions as P
 
 
-def test_check_passes_and_records(tmp_path):
-    rec = P.check("a claim", 1.02, 1.0, rtol=0.05, chapter="ch")
+@pytest.fixture
+def chapter():
+    P.set_chapter("ch")
+    yield "ch"
+    P.set_chapter(None)
+
+
+def test_check_passes_and_records(chapter):
+    rec = P.check("a claim", 1.02, 1.0, rtol=0.05)
     assert rec.passed and rec.error == pytest.approx(0.02)
     rows = P.read_scoreboard()
     assert [(r.chapter, r.name, r.passed) for r in rows] == [("ch", "a claim", True)]
+    assert rows[0].seed == 0 and rows[0].scale == "quick" and rows[0].torch == torch.__version__
 
 
-def test_check_fails_with_both_numbers():
+def test_check_fails_with_both_numbers(chapter):
     with pytest.raises(P.PredictionFailed, match=r"measured 1\.2, predicted 1.*tolerance"):
         P.check("too far", 1.2, 1.0, rtol=0.05)
     # the failure is on the scoreboard too
@@ -24,7 +32,7 @@ def test_check_fails_with_both_numbers():
 
 
 @pytest.mark.parametrize("bad", [float("nan"), float("inf"), np.nan, torch.tensor(float("nan"))])
-def test_check_nan_measurement_fails_clearly(bad):
+def test_check_nan_measurement_fails_clearly(bad, chapter):
     with pytest.raises(P.PredictionFailed, match="not finite"):
         P.check("nan claim", bad, 1.0, atol=1.0)
     assert math.isinf(P.read_scoreboard()[-1].error)
@@ -62,14 +70,49 @@ def test_set_chapter_forgets_previous_records():
     assert [r.chapter for r in P.read_scoreboard()] == ["b"]
 
 
-def test_latest_and_markdown():
-    P.check("x", 1.0, 1.0, atol=0.1, chapter="c")
-    P.check("x", 1.05, 1.0, atol=0.1, chapter="c")
+def test_latest_keeps_the_newest(chapter):
+    P.check("x", 1.0, 1.0, atol=0.1)
+    P.check("x", 1.05, 1.0, atol=0.1)
     rows = P.latest(P.read_scoreboard())
     assert len(rows) == 1 and rows[0].measured == 1.05
-    table = P.scoreboard_markdown(rows)
-    assert "| c | x | 1.05 | 1 | ±0.1 | ✅ pass |" in table and "1 of 1 predictions pass" in table
-    assert "No predictions" in P.scoreboard_markdown([])
+
+
+def test_check_outside_a_chapter_records_nothing(tmp_path, monkeypatch):
+    """A check in a shell, script or test (no start_chapter) never writes a scoreboard."""
+    P.set_chapter(None)
+    assert P.check("stray", 1.0, 1.0, atol=0.1).passed
+    with pytest.raises(P.PredictionFailed):
+        P.check("stray nan", float("nan"), 1.0, rtol=0.1)
+    assert P.read_scoreboard() == []
+    # ... not even in a book's _build when run from inside the book
+    monkeypatch.delenv("LMLIB_SCOREBOARD")
+    (tmp_path / "_config.yml").write_text("title: t\n")
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(P.PredictionFailed):
+        P.check("x", float("nan"), 1.0, rtol=0.1)
+    assert not (tmp_path / "_build").exists()
+
+
+def test_outside_a_book_nothing_is_written(tmp_path, monkeypatch):
+    """Colab: a fresh folder, no _config.yml above it: even an opened chapter leaves no file."""
+    monkeypatch.delenv("LMLIB_SCOREBOARD")
+    monkeypatch.chdir(tmp_path)
+    assert P.scoreboard_path() is None
+    P.set_chapter("01_solvable/deep_linear")
+    try:
+        P.check("claim", 1.0, 1.0, atol=0.1)
+    finally:
+        P.set_chapter(None)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_prediction_displays_as_one_readable_line(chapter):
+    rec = P.check("half-time of mode s=3 (steps)", 134.9, 133.4, rtol=0.05)
+    text = repr(rec)
+    assert "Prediction(" not in text and "\n" not in text
+    assert text == "[pass] half-time of mode s=3 (steps): measured 134.9 vs predicted 133.4 (±5%)"
+    html = rec._repr_html_()
+    assert "pass" in html and "133.4" in html and "±5%" in html and "\u2713" not in html
 
 
 def test_read_scoreboard_reports_bad_lines(tmp_path):
@@ -89,10 +132,17 @@ def test_scoreboard_path_finds_book_root(tmp_path, monkeypatch):
     assert P.scoreboard_path() == tmp_path / "_build" / "scoreboard.jsonl"
 
 
-def test_markdown_escapes_pipes_in_claims():
-    P.check("max |u − v|", 0.0, 0.0, atol=0.1, chapter="c")
-    table = P.scoreboard_markdown(P.read_scoreboard())
-    row = table.splitlines()[2]
-    assert "max \\|u − v\\|" in row
-    # six unescaped separators-delimited columns
-    assert row.replace("\\|", "").count("|") == 7
+def test_scoreboard_markdown_summary_and_sections(chapter):
+    from lmlib.book.scoreboard import scoreboard_markdown
+
+    P.check("max |u − v|", 0.0, 0.0, atol=0.1)
+    P.set_chapter("other")
+    with pytest.raises(P.PredictionFailed):
+        P.check("y", 2.0, 1.0, rtol=0.1)
+    md = scoreboard_markdown(P.read_scoreboard())
+    assert md.startswith("**2 predictions in 2 chapters: 1 pass, 1 fail.**")
+    assert "scale **quick** · LMLIB_SEED **0**" in md
+    row = next(line for line in md.splitlines() if "max" in line)
+    assert "max \\|u − v\\|" in row and row.replace("\\|", "").count("|") == 6
+    assert "**FAIL**" in md and "✅" not in md and "❌" not in md
+    assert "No predictions" in scoreboard_markdown([])

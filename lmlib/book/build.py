@@ -40,6 +40,63 @@ def _jupyter_book() -> list[str]:
     return [found]
 
 
+def build_only(root: str | Path, chapters: list[str], *, strict: bool = True) -> int:
+    """Build just ``chapters`` (names or ``.md`` paths) with the book's Sphinx configuration.
+
+    For authors: catches markup problems (unknown citations, labels or documents, duplicate
+    labels) and execution errors of a chapter without building the whole book. The pages go
+    to ``_build/only/<names>/`` with a table of contents of their own (the chapters, then the
+    references page), and their predictions to a scoreboard there, never the book's. A chapter
+    need not be in ``_toc.yml`` yet. Links to chapters left out of this build are reported as
+    unknown documents, so link only chapters that exist.
+
+    Returns:
+        0 when the build is warning-free (with ``strict``), every prediction passed and no page
+        shows a traceback; else non-zero.
+    """
+    import os
+
+    import yaml
+
+    from lmlib.book.chapters import resolve_chapters
+
+    root = Path(root).resolve()
+    if not (root / "_config.yml").is_file():
+        raise FileNotFoundError(f"{root} has no _config.yml: run this from the book's root")
+    picked = resolve_chapters(chapters, root)
+    if not picked:
+        raise ValueError("give at least one chapter to build")
+    slug = "+".join(name.split("/")[-1] for name in picked)[:80]
+    out = root / "_build" / "only" / slug
+    out.mkdir(parents=True, exist_ok=True)
+    files = [p.resolve().relative_to(root).with_suffix("").as_posix() for p in picked.values()]
+    toc = {"format": "jb-book", "root": files[0],
+           "chapters": [{"file": f} for f in files[1:]] + [{"file": "chapters/appendix/references"}]}
+    (out / "_toc.yml").write_text(yaml.safe_dump(toc, sort_keys=False), encoding="utf-8")
+    board = out / "scoreboard.jsonl"
+    board.unlink(missing_ok=True)
+    cmd = [*_jupyter_book(), "build", str(root), "--toc", str(out / "_toc.yml"), "--path-output", str(out)]
+    if strict:
+        cmd += ["-W", "-n", "--keep-going"]
+    print("$", " ".join(cmd), flush=True)
+    status = subprocess.call(cmd, cwd=root, env=os.environ | {"LMLIB_SCOREBOARD": str(board)})
+    if status != 0:
+        print(f"jupyter-book build failed (exit {status}); the messages above name the problem.",
+              file=sys.stderr)
+        return status
+    records = [r for r in latest(read_scoreboard(board)) if r.chapter in picked]
+    problems = [f"prediction failed: [{r.chapter}] {r.name}" for r in records if not r.passed]
+    problems += [f"{name} recorded no prediction" for name in picked if not any(r.chapter == name for r in records)]
+    problems += check_html(out / "_build" / "html")
+    for p in problems:
+        print("✗", p, file=sys.stderr)
+    if problems:
+        return 1
+    print(f"Built {', '.join(picked)} warning-free; {len(records)} predictions pass. "
+          f"Pages: {(out / '_build' / 'html').relative_to(root)}")
+    return 0
+
+
 def build(root: str | Path = ".", *, strict: bool = True) -> int:
     """Build the book at ``root`` and check the result; returns an exit status (0 = all good).
 
@@ -56,6 +113,7 @@ def build(root: str | Path = ".", *, strict: bool = True) -> int:
     current = fingerprint()
     stale = not stamp.exists() or stamp.read_text().strip() != current
     if stale or not (build_dir / "scoreboard.jsonl").exists():
+        (build_dir / "status.json").unlink(missing_ok=True)
         # Both caches must go: jupyter-cache (executed notebooks) and Sphinx's
         # environment, which would otherwise not even re-read unchanged chapters.
         for cached in (build_dir / ".jupyter_cache", build_dir / ".doctrees", build_dir / "jupyter_execute"):
@@ -72,6 +130,10 @@ def build(root: str | Path = ".", *, strict: bool = True) -> int:
         return status
     build_dir.mkdir(exist_ok=True)
     stamp.write_text(current)
+    from lmlib.book.scoreboard import chapter_status, status_table
+
+    print("\nChapters of this build, slowest first:")
+    print(status_table(chapter_status(root), slowest_first=True))
     problems = check_scoreboard(root) + check_html(root / "_build" / "html")
     for p in problems:
         print("✗", p, file=sys.stderr)
@@ -82,9 +144,16 @@ def build(root: str | Path = ".", *, strict: bool = True) -> int:
 
 
 def _chapters_with_checks(root: Path) -> dict[str, Path]:
-    # Chapters that call check(...) and name themselves with start_chapter("...").
+    # Chapters of the table of contents that call check(...) and open themselves with
+    # start_chapter("..."); a draft not yet in _toc.yml is not part of the build.
+    from lmlib.book.notebooks import chapter_sources
+
     found = {}
-    for md in (root / "chapters").rglob("*.md"):
+    try:
+        sources = chapter_sources(root)
+    except FileNotFoundError:  # no _toc.yml: every chapter on disk
+        sources = sorted((root / "chapters").rglob("*.md"))
+    for md in sources:
         text = md.read_text(encoding="utf-8")
         m = re.search(r"start_chapter\(\s*[\"']([^\"']+)[\"']", text)
         if m and re.search(r"\bcheck\(", text):
@@ -99,8 +168,11 @@ def check_scoreboard(root: str | Path = ".") -> list[str]:
         A list of human-readable problems (empty when every prediction passed and
         every chapter that calls ``check`` recorded at least one).
     """
+    from lmlib.book.scoreboard import book_records
+
     root = Path(root)
-    records = latest(read_scoreboard(root / "_build" / "scoreboard.jsonl"))
+    records = book_records(root) if (root / "_toc.yml").is_file() else latest(
+        read_scoreboard(root / "_build" / "scoreboard.jsonl"))
     problems = [f"prediction failed: [{r.chapter}] {r.name}: measured {r.measured:.6g}, "
                 f"predicted {r.predicted:.6g} ({r.tolerance})" for r in records if not r.passed]
     recorded = {r.chapter for r in records}

@@ -6,8 +6,10 @@
    ``notebooks/<chapter>.ipynb`` — Colab cannot open MyST markdown. A second link
    opens the student notebook (solutions removed).
 2. Pages marked ``lmlib: {always_rebuild: true}`` in their front matter (the
-   scoreboard) are re-read on every build, even incremental ones, so they always
-   show the current build's results.
+   scoreboard, the status page) are re-read on every build, even incremental ones,
+   so they always show the current build's results.
+3. After each page is read, how myst-nb executed it (run time, ran or cached) is
+   written to ``_build/status.json`` for the status page and ``python -m lmlib build``.
 """
 from __future__ import annotations
 
@@ -54,7 +56,25 @@ def _always_rebuild(app, env, added, changed, removed) -> list[str]:
     return out
 
 
+def _record_execution(app, doctree) -> None:
+    import json
+
+    from lmlib.book.scoreboard import STATUS_FILE
+
+    data = (getattr(app.env, "nb_metadata", {}) or {}).get(app.env.docname, {}).get("exec_data")
+    if not data:
+        return
+    path = Path(app.outdir).parent / STATUS_FILE    # outdir is _build/html
+    try:
+        table = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+    except json.JSONDecodeError:
+        table = {}
+    table[app.env.docname] = {k: data.get(k) for k in ("runtime", "method", "succeeded", "mtime")}
+    path.write_text(json.dumps(table, indent=1, sort_keys=True), encoding="utf-8")
+
+
 def setup(app):
     app.connect("doctree-read", _add_badges)
+    app.connect("doctree-read", _record_execution)
     app.connect("env-get-outdated", _always_rebuild)
     return {"version": "0.1", "parallel_read_safe": True, "parallel_write_safe": True}

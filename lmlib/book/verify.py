@@ -27,6 +27,7 @@ class ChapterRun:
 
     name: str
     seconds: float
+    cpu_seconds: float = 0.0      # CPU time of the chapter's kernel (user + system)
     records: list[Prediction] = field(default_factory=list)
     error: str | None = None       # the exception that stopped the chapter, if any
 
@@ -85,13 +86,18 @@ def run_chapter(name: str, path: Path, *, root: Path, seed: int, scale: str | No
         env["LMLIB_SCALE"] = scale
     if device:
         env["LMLIB_DEVICE"] = device
+    import resource
+
     start = time.perf_counter()
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     error = _execute(path, env, timeout, out_dir / f"{name.replace('/', '__')}-seed{seed}.ipynb")
     seconds = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)  # the kernel has exited and been reaped
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     records = [r for r in latest(read_scoreboard(board)) if r.chapter == name and r.time >= time.time() - seconds - 5]
     if error is None and not records:
         error = "the chapter checked no prediction (does it call lmlib.start_chapter with its name?)"
-    return ChapterRun(name, seconds, records, error)
+    return ChapterRun(name, seconds, cpu, records, error)
 
 
 def _fmt(x: float) -> str:
@@ -115,7 +121,7 @@ def format_table(run: ChapterRun, book: dict[tuple[str, str], Prediction]) -> st
         return "  ".join(out)
 
     status = "ok" if run.ok else "FAILED"
-    parts = [f"== {run.name}: {status} in {run.seconds:.1f} s, "
+    parts = [f"== {run.name}: {status} in {run.seconds:.1f} s wall, {run.cpu_seconds:.1f} s CPU, "
              f"{sum(r.passed for r in run.records)}/{len(run.records)} predictions pass"]
     if rows:
         parts += [line(head), line(["-" * w for w in widths]), *(line(r) for r in rows)]
