@@ -237,3 +237,25 @@ def test_student_notebook_executes(chapter, tmp_path):
     nbclient.NotebookClient(nb, timeout=600, kernel_name="python3",
                             resources={"metadata": {"path": str(tmp_path)}}).execute()
     assert any(c.get("outputs") for c in nb.cells if c.cell_type == "code")
+
+
+def test_student_notebook_has_answer_cells_after_code_exercises():
+    """Each `lmlib.exercises.check("id", answer)` an exercise asks for becomes an answer cell
+    (answer = None) and the check, which runs and reports "not attempted" until answered."""
+    root = Path(__file__).resolve().parents[1]
+    md = root / "chapters" / "01_solvable" / "deep_linear.md"
+    nb = nbm.student_notebook(md, root)
+    answers = [c for c in nb.cells if "answer" in c.metadata.get("tags", [])]
+    checks = [c for c in nb.cells if "exercise-check" in c.metadata.get("tags", [])]
+    ids = [re.search(r'check\("([\w.]+)"', c.source)[1] for c in checks]
+    assert ids == ["deep_linear.halftime_ratio", "deep_linear.plateau_u0", "deep_linear.discrete_map"]
+    assert all(a.source.rstrip().endswith("= None") for a in answers)
+    i = nb.cells.index(checks[0])
+    assert nb.cells[i - 1] is answers[0] and "Exercise" in nb.cells[i - 2].source
+    from lmlib import exercises
+
+    scope: dict = {}
+    exec(answers[2].source, scope)
+    exec(checks[2].source.replace("import lmlib\n", ""), {"lmlib": __import__("lmlib"), **scope})
+    assert exercises.check("deep_linear.discrete_map", scope["gd_mode"], quiet=True).status == "not attempted"
+    assert not any("answer" in c.metadata.get("tags", []) for c in nbm.colab_notebook(md, root).cells)

@@ -367,9 +367,27 @@ except ImportError:
 
 _STUDENT_NOTE = (
     "**Student version.** The solutions to the exercises have been removed from this notebook. "
-    "Where an exercise asks for code, its check from `lmlib.exercises` tells you whether your "
-    "answer is right, without showing the reference answer."
+    "After each exercise that asks for code there is an answer cell (replace `None` with your "
+    "answer) and a check from `lmlib.exercises` that tells you whether your answer is right, "
+    "without showing the reference answer."
 )
+
+
+_EXERCISE_CHECK = re.compile(
+    r"`(?P<call>lmlib\.exercises\.check\(\s*[\"'](?P<id>[\w.]+)[\"']\s*,\s*(?P<var>[A-Za-z_]\w*)\s*\))`")
+
+
+def _answer_cells(markdown: str) -> list[nbformat.NotebookNode]:
+    """For each ``lmlib.exercises.check("id", answer)`` an exercise's text asks for: an answer
+    cell (``answer = None`` to replace) and the check itself, ready to run."""
+    cells = []
+    for m in _EXERCISE_CHECK.finditer(markdown):
+        answer = (f"# Exercise {m['id']}: your code here. Replace None with your answer.\n"
+                  f"{m['var']} = None")
+        cells.append(nbformat.v4.new_code_cell(answer, metadata={"tags": ["answer"]}))
+        cells.append(nbformat.v4.new_code_cell(f"import lmlib\n\n{m['call']}",
+                                               metadata={"tags": ["exercise-check"]}))
+    return cells
 
 
 def _cell_id(cell: nbformat.NotebookNode, seen: set[str]) -> str:
@@ -402,6 +420,8 @@ def _convert(md_path: str | Path, book_root: str | Path, *, student: bool) -> nb
             text = _markdown(cell.source, ctx)
             if text:
                 cells.append(v4.new_markdown_cell(text, metadata=metadata))
+                if student:
+                    cells += _answer_cells(text)
         elif ctx.in_solution and student:
             continue
         elif cell.cell_type == "code":
