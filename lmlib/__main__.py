@@ -8,6 +8,9 @@ Commands:
     scoreboard  print the last build's predictions as a table (``--check``: exit 1 on any failure).
     verify      rerun chapters headless (no website) on a seed, scale and device of your
                 choice, and compare their predictions with the last build's.
+    check-site  visit every page of the built site in headless Chromium, offline, and report
+                console errors, broken images, tracebacks, raw TeX, open solutions, dead
+                notebook links, frozen scrubbers and unresolved links.
 """
 from __future__ import annotations
 
@@ -65,6 +68,24 @@ def _verify(args: argparse.Namespace) -> int:
     return status
 
 
+def _check_site(args: argparse.Namespace) -> int:
+    from lmlib.book.browser import check_site
+
+    root = Path(args.root).resolve()
+    html = Path(args.html).resolve() if args.html else root / "_build" / "html"
+    problems = check_site(html, root, chromium=args.chromium)
+    for p in problems:
+        print("✗", p, file=sys.stderr)
+    if problems:
+        print(f"{len(problems)} problem(s); screenshots of the failing pages are in "
+              f"{html.parent / 'browser'}", file=sys.stderr)
+        return 1
+    from lmlib.book.browser import site_pages
+
+    print(f"All {len(site_pages(html))} pages pass the browser checks.")
+    return 0
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m lmlib", description="lmlib's command line tools.")
     commands = parser.add_subparsers(dest="command", required=True, metavar="command")
@@ -103,6 +124,12 @@ def _parser() -> argparse.ArgumentParser:
     vf.add_argument("--timeout", type=int, default=900, help="seconds allowed per cell (default: 900)")
     vf.add_argument("--root", default=".", help="book root (default: .)")
     vf.set_defaults(func=_verify)
+
+    cs = commands.add_parser("check-site", help="check every page of the built site in headless Chromium")
+    cs.add_argument("--root", default=".", help="book root (default: .)")
+    cs.add_argument("--html", default=None, help="the built site (default: <root>/_build/html)")
+    cs.add_argument("--chromium", default=None, help="browser executable (default: chromium on PATH)")
+    cs.set_defaults(func=_check_site)
     return parser
 
 

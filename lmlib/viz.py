@@ -13,7 +13,7 @@ import matplotlib as mpl
 import matplotlib.pyplot as plt
 import numpy as np
 
-__all__ = ["use_style", "COLORS", "theory_vs_experiment", "band", "scrubber", "sequential_colors"]
+__all__ = ["use_style", "COLORS", "theory_vs_experiment", "band", "scrubber", "Scrubber", "sequential_colors"]
 
 COLORS = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf", "#8c564b", "#e377c2"]
 
@@ -93,34 +93,82 @@ def band(ax: plt.Axes, x: np.ndarray, runs: np.ndarray, *, label: str | None = N
     ax.fill_between(x, runs.min(0), runs.max(0), color=line.get_color(), alpha=0.2, lw=0)
 
 
+class Scrubber(str):
+    """The HTML of a kernel-free animation, displayable as it is.
+
+    A ``str`` (so ``IPython.display.HTML(scrubber)`` still works) whose rich display is the
+    interactive player on the website and a still of ``still_frame`` where HTML cannot show
+    (the PDF, a plain terminal).
+    """
+
+    png: bytes = b""
+    n_frames: int = 0
+
+    def _repr_html_(self) -> str:
+        return str(self)
+
+    def _repr_png_(self) -> bytes | None:
+        return self.png or None
+
+    def __repr__(self) -> str:
+        return f"<scrubber: {self.n_frames} frames>"
+
+
 def scrubber(
     fig: plt.Figure,
     update: Callable[[int], object],
     n_frames: int,
     *,
     interval: int = 200,
-) -> str:
-    """A kernel-free slider over frames: returns HTML to show with ``IPython.display.HTML``.
+    still_frame: int = -1,
+) -> Scrubber:
+    """A kernel-free slider over frames, to display as a cell's last expression.
 
     Each frame is drawn by ``update(i)`` on ``fig`` (matplotlib's FuncAnimation) and
     the animation is embedded as JavaScript with play/step controls and a slider,
-    so it works on the static website without a running kernel. The figure is
-    closed afterwards so it is not also shown as a still image.
+    so it works on the static website without a running kernel. The buttons are
+    labelled in words (no icon font from a CDN). The figure is closed afterwards so it
+    is not also shown as a still image.
 
     Args:
         fig: the figure the frames are drawn on.
         update: ``update(i)`` redraws the figure for frame ``i``.
         n_frames: number of frames (>= 2).
         interval: milliseconds between frames when playing.
+        still_frame: the frame shown where the animation cannot play (the PDF); default last.
+
+    Returns:
+        A :class:`Scrubber`: HTML that displays itself (``IPython.display.HTML(...)`` of it works too).
     """
+    import io
+
     from matplotlib.animation import FuncAnimation
 
     if not isinstance(n_frames, (int, np.integer)) or n_frames < 2:
         raise ValueError(f"n_frames must be an int >= 2, got {n_frames!r}")
     anim = FuncAnimation(fig, update, frames=int(n_frames), interval=interval, blit=False)
-    html = anim.to_jshtml(default_mode="once")
+    html = Scrubber(_offline_controls(anim.to_jshtml(default_mode="once")))
+    update(int(still_frame) % int(n_frames))
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=100)
     plt.close(fig)
+    html.png, html.n_frames = buf.getvalue(), int(n_frames)
     return html
+
+
+# matplotlib's player draws its buttons with Font Awesome 4 from a CDN: offline they are blank
+# squares and the page logs a failed request. Plain words need no font and no network.
+_BUTTON_WORDS = {"fa-minus": "slower", "fa-fast-backward": "first", "fa-step-backward": "back",
+                 "fa-play fa-flip-horizontal": "reverse", "fa-pause": "pause", "fa-play": "play",
+                 "fa-step-forward": "next", "fa-fast-forward": "last", "fa-plus": "faster"}
+
+
+def _offline_controls(html: str) -> str:
+    import re
+
+    html = re.sub(r'<link[^>]+font-awesome[^>]*>', "", html)
+    return re.sub(r'<i class="fa (fa-[\w -]+?)"></i>',
+                  lambda m: _BUTTON_WORDS.get(m[1].strip(), m[1].removeprefix("fa-")), html)
 
 
 def sequential_colors(n: int, cmap: str = "viridis") -> Sequence:

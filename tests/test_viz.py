@@ -55,3 +55,21 @@ def test_scrubber_is_a_kernel_free_javascript_animation():
 
 def test_sequential_colors():
     assert len(viz.sequential_colors(4)) == 4
+
+
+def test_scrubber_needs_no_network_font():
+    """matplotlib's player loads Font Awesome from a CDN; ours labels its buttons in words."""
+    import re
+
+    import matplotlib.pyplot as plt
+
+    from lmlib import viz
+
+    fig, ax = plt.subplots()
+    html = viz.scrubber(fig, lambda i: ax.plot([0, i]), 3)
+    assert "font-awesome" not in html and "https://" not in html
+    labels = [b.strip() for b in re.findall(r"<button[^>]*>([^<]*)</button>", html)]
+    assert "play" in labels and "pause" in labels and all(labels)
+    # one object: the player for HTML, a still frame for the PDF
+    assert html._repr_html_() == str(html) and html._repr_png_().startswith(b"\x89PNG")
+    assert repr(html) == "<scrubber: 3 frames>"

@@ -68,6 +68,8 @@ def build_only(root: str | Path, chapters: list[str], *, strict: bool = True) ->
         raise ValueError("give at least one chapter to build")
     slug = "+".join(name.split("/")[-1] for name in picked)[:80]
     out = root / "_build" / "only" / slug
+    if (out / "_build").exists():  # always a cold build: re-executed, re-read, predictions recorded
+        shutil.rmtree(out / "_build")
     out.mkdir(parents=True, exist_ok=True)
     files = [p.resolve().relative_to(root).with_suffix("").as_posix() for p in picked.values()]
     toc = {"format": "jb-book", "root": files[0],

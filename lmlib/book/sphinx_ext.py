@@ -73,7 +73,23 @@ def _record_execution(app, doctree) -> None:
     path.write_text(json.dumps(table, indent=1, sort_keys=True), encoding="utf-8")
 
 
+def _dedupe_scripts(app, pagename, templatename, context, doctree) -> None:
+    # sphinx-thebe 0.3.1 adds its inline `const THEBE_JS_URL = ...` script twice under this
+    # Sphinx; the second declaration is a script error on every page. Keep the first of each.
+    scripts = context.get("script_files")
+    if not scripts:
+        return
+    seen, kept = set(), []
+    for js in scripts:
+        key = (str(js), repr(sorted(getattr(js, "attributes", {}).items())))
+        if key not in seen:
+            seen.add(key)
+            kept.append(js)
+    scripts[:] = kept
+
+
 def setup(app):
+    app.connect("html-page-context", _dedupe_scripts, priority=900)
     app.connect("doctree-read", _add_badges)
     app.connect("doctree-read", _record_execution)
     app.connect("env-get-outdated", _always_rebuild)
