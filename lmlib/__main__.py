@@ -8,6 +8,8 @@ Commands:
     scoreboard  print the last build's predictions as a table (``--check``: exit 1 on any failure).
     verify      rerun chapters headless (no website) on a seed, scale and device of your
                 choice, and compare their predictions with the last build's.
+    grade       run students' notebooks headless, one at a time, and tabulate which exercise
+                checks passed, failed or were not attempted (``--csv`` for a class sheet).
     check-site  visit every page of the built site in headless Chromium, offline, and report
                 console errors, broken images, tracebacks, raw TeX, open solutions, dead
                 notebook links, frozen scrubbers and unresolved links.
@@ -86,6 +88,17 @@ def _check_site(args: argparse.Namespace) -> int:
     return 0
 
 
+def _grade(args: argparse.Namespace) -> int:
+    from lmlib.book.grade import grade, grade_table, write_csv
+
+    results = grade(args.paths, timeout=args.timeout)
+    print(grade_table(results))
+    if args.csv:
+        write_csv(results, args.csv)
+        print(f"wrote {args.csv}")
+    return 0
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m lmlib", description="lmlib's command line tools.")
     commands = parser.add_subparsers(dest="command", required=True, metavar="command")
@@ -124,6 +137,22 @@ def _parser() -> argparse.ArgumentParser:
     vf.add_argument("--timeout", type=int, default=900, help="seconds allowed per cell (default: 900)")
     vf.add_argument("--root", default=".", help="book root (default: .)")
     vf.set_defaults(func=_verify)
+
+    gr = commands.add_parser(
+        "grade", help="grade student notebooks by their lmlib.exercises checks",
+        description="Execute each student notebook headless, one at a time, in a fresh kernel with a "
+                    "time limit, and report for each student and exercise whether its lmlib.exercises "
+                    "check passed, failed or was not attempted. A notebook that raises, hangs or is "
+                    "malformed is reported as such; the others still run.",
+        epilog="examples:\n  python -m lmlib grade submissions/ --csv grades.csv\n"
+               "  python -m lmlib grade alice.ipynb bob.ipynb --timeout 300\n\n"
+               "Students work in the student notebooks under notebooks/student/: after each code "
+               "exercise there is an answer cell and its check.",
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    gr.add_argument("paths", nargs="+", metavar="NOTEBOOK_OR_FOLDER", help=".ipynb files or folders of them")
+    gr.add_argument("--csv", default=None, metavar="FILE", help="also write the table as CSV")
+    gr.add_argument("--timeout", type=int, default=600, help="seconds allowed per notebook (default: 600)")
+    gr.set_defaults(func=_grade)
 
     cs = commands.add_parser("check-site", help="check every page of the built site in headless Chromium")
     cs.add_argument("--root", default=".", help="book root (default: .)")
