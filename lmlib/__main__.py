@@ -44,7 +44,7 @@ def _build(args: argparse.Namespace) -> int:
 
     if args.only:
         return build_only(args.root, args.only, strict=not args.lenient)
-    return build(args.root, strict=not args.lenient)
+    return build(args.root, strict=not args.lenient, pdf=args.pdf)
 
 
 def _scoreboard(args: argparse.Namespace) -> int:
@@ -112,6 +112,8 @@ def _parser() -> argparse.ArgumentParser:
     bd = commands.add_parser("build", help="build the book and check its predictions and pages")
     bd.add_argument("--root", default=".", help="book root (default: .)")
     bd.add_argument("--lenient", action="store_true", help="do not turn Sphinx warnings into errors")
+    bd.add_argument("--pdf", action="store_true",
+                    help="also build the PDF (needs xelatex: see .ci/run) and put it beside the site")
     bd.add_argument("--only", nargs="+", metavar="CHAPTER",
                     help="build just these chapters (names or .md paths) into _build/only/, for authors")
     bd.set_defaults(func=_build)

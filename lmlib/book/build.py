@@ -16,7 +16,7 @@ from pathlib import Path
 
 from lmlib.predictions import latest, read_scoreboard
 
-__all__ = ["fingerprint", "build", "check_scoreboard", "check_html"]
+__all__ = ["fingerprint", "build", "build_only", "build_pdf", "check_scoreboard", "check_html"]
 
 _PKG = Path(__file__).resolve().parent.parent  # all of lmlib, not just lmlib.book
 
@@ -99,7 +99,37 @@ def build_only(root: str | Path, chapters: list[str], *, strict: bool = True) ->
     return 0
 
 
-def build(root: str | Path = ".", *, strict: bool = True) -> int:
+PDF_NAME = "learning-mechanics.pdf"
+
+
+def build_pdf(root: str | Path = ".", *, strict: bool = True) -> int:
+    """Build the PDF (``jupyter-book build --builder pdflatex``) and put it beside the site.
+
+    Run after the HTML build: the chapters come from its execution cache, so this takes
+    a minute or two. The PDF lands in ``_build/latex/`` and is copied to
+    ``_build/html/learning-mechanics.pdf``, where the front page links to it.
+    """
+    import time
+
+    root = Path(root).resolve()
+    cmd = [*_jupyter_book(), "build", str(root), "--builder", "pdflatex"]
+    if strict:
+        cmd += ["-W", "-n", "--keep-going"]
+    print("$", " ".join(cmd), flush=True)
+    start = time.perf_counter()
+    status = subprocess.call(cmd, cwd=root)
+    pdf = root / "_build" / "latex" / PDF_NAME
+    if status != 0 or not pdf.is_file():
+        print(f"the PDF build failed (exit {status}); see _build/latex/*.log", file=sys.stderr)
+        return status or 1
+    (root / "_build" / "html").mkdir(parents=True, exist_ok=True)
+    shutil.copy2(pdf, root / "_build" / "html" / PDF_NAME)
+    print(f"PDF: {pdf.relative_to(root)} ({pdf.stat().st_size / 1e6:.1f} MB) in "
+          f"{time.perf_counter() - start:.0f} s; copied beside the site.")
+    return 0
+
+
+def build(root: str | Path = ".", *, strict: bool = True, pdf: bool = False) -> int:
     """Build the book at ``root`` and check the result; returns an exit status (0 = all good).
 
     Steps: clear the execution cache if lmlib changed (or the scoreboard is missing,
@@ -142,7 +172,7 @@ def build(root: str | Path = ".", *, strict: bool = True) -> int:
     if problems:
         return 1
     print("Build checked: every prediction passes and no page shows a traceback.")
-    return 0
+    return build_pdf(root, strict=strict) if pdf else 0
 
 
 def _chapters_with_checks(root: Path) -> dict[str, Path]:

@@ -88,7 +88,29 @@ def _dedupe_scripts(app, pagename, templatename, context, doctree) -> None:
     scripts[:] = kept
 
 
+def _api_directive():
+    from docutils.parsers.rst import Directive
+
+    class LmlibApi(Directive):
+        """``{lmlib-api}``: the API reference of every lmlib module (see :mod:`lmlib.book.api`)."""
+
+        has_content = False
+
+        def run(self):
+            from docutils.statemachine import StringList
+
+            from lmlib.book.api import api_markdown
+
+            node = nodes.container(classes=["lm-api"])
+            source = api_markdown().splitlines()
+            self.state.nested_parse(StringList(source, source="lmlib-api"), self.content_offset, node)
+            return [node]
+
+    return LmlibApi
+
+
 def setup(app):
+    app.add_directive("lmlib-api", _api_directive())
     app.connect("html-page-context", _dedupe_scripts, priority=900)
     app.connect("doctree-read", _add_badges)
     app.connect("doctree-read", _record_execution)
