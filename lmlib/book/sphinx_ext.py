@@ -18,6 +18,22 @@ from pathlib import Path
 from docutils import nodes
 
 
+def _add_pdf_link(app, doctree) -> None:
+    # The front page links the PDF, which `python -m lmlib build --pdf` puts beside the site
+    # (it does not exist while Sphinx runs, so a MyST link to it could not resolve).
+    import os
+
+    from lmlib.book.build import PDF_NAME
+
+    if app.builder.format != "html" or app.env.docname != app.config.root_doc:
+        return
+    href = os.path.relpath(PDF_NAME, os.path.dirname(app.env.docname) or ".")
+    section = next(iter(doctree.findall(nodes.section)), None)
+    if section is not None and section.children:
+        section.insert(1, nodes.raw("", f'<div class="lm-badges"><a class="lm-pdf" href="{href}">'
+                                        "The whole book as a PDF</a></div>", format="html"))
+
+
 def _add_badges(app, doctree) -> None:
     from lmlib.book.notebooks import chapter_sources, colab_url
 
@@ -113,6 +129,7 @@ def setup(app):
     app.add_directive("lmlib-api", _api_directive())
     app.connect("html-page-context", _dedupe_scripts, priority=900)
     app.connect("doctree-read", _add_badges)
+    app.connect("doctree-read", _add_pdf_link)
     app.connect("doctree-read", _record_execution)
     app.connect("env-get-outdated", _always_rebuild)
     return {"version": "0.1", "parallel_read_safe": True, "parallel_write_safe": True}
