@@ -226,14 +226,70 @@ def _real_chapters():
     return nbm.chapter_sources(root)
 
 
-@pytest.mark.slow
+def _names(source: str) -> tuple[set[str], set[str]]:
+    """Names a code cell binds and names it reads (IPython magics and shell lines dropped)."""
+    import ast
+
+    code = "\n".join(line for line in source.splitlines() if not line.lstrip().startswith(("%", "!")))
+    try:
+        tree = ast.parse(code)
+    except SyntaxError:
+        return set(), set()
+    bound, read = set(), set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name):
+            (bound if isinstance(node.ctx, ast.Store) else read).add(node.id)
+        elif isinstance(node, (ast.FunctionDef, ast.ClassDef)):
+            bound.add(node.name)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            bound |= {(a.asname or a.name).split(".")[0] for a in node.names}
+    return bound, read
+
+
+def _solution_leaks(chapter: Path, root: Path) -> list[str]:
+    """Names kept cells of the student notebook read that only a removed solution cell bound."""
+    student = nbm.student_notebook(chapter, root)
+    kept = {c.source for c in student.cells if c.cell_type == "code"}
+    defined: set[str] = set()
+    only_in_solutions: set[str] = set()
+    problems = []
+    for cell in nbm.colab_notebook(chapter, root).cells:
+        if cell.cell_type != "code":
+            continue
+        bound, read = _names(cell.source)
+        if cell.source in kept:
+            missing = (read & only_in_solutions) - defined
+            if missing:
+                problems.append(f"a cell reads {sorted(missing)}, defined only in a removed solution")
+            defined |= bound
+        else:
+            only_in_solutions |= bound - defined
+    return problems
+
+
 @pytest.mark.parametrize("chapter", _real_chapters(), ids=lambda p: p.stem)
-def test_student_notebook_executes(chapter, tmp_path):
-    """Removing solutions must not remove code that later cells need."""
+def test_student_notebook_needs_nothing_a_solution_defined(chapter):
+    """Removing solutions must not remove code that later cells need: every name a kept cell
+    reads that only a removed solution cell bound is a NameError waiting for the student."""
+    assert _solution_leaks(chapter, Path(__file__).resolve().parents[1]) == []
+
+
+def test_solution_leak_is_detected(tmp_path):
+    book = tmp_path / "book"
+    shutil.copytree(FIXTURE, book)
+    gated = book / GATED.relative_to(FIXTURE)
+    assert _solution_leaks(gated, book) == []
+    gated.write_text(gated.read_text().replace('print("after the solution")', "print(reference_exponent)"))
+    assert _solution_leaks(gated, book) == ["a cell reads ['reference_exponent'], defined only in a removed solution"]
+
+
+@pytest.mark.slow
+def test_a_student_notebook_executes(tmp_path):
+    """End to end: the deep-linear student notebook runs top to bottom, answer cells included."""
     import nbclient
 
     root = Path(__file__).resolve().parents[1]
-    nb = nbm.student_notebook(chapter, root)
+    nb = nbm.student_notebook(root / "chapters" / "01_solvable" / "deep_linear.md", root)
     nbclient.NotebookClient(nb, timeout=600, kernel_name="python3",
                             resources={"metadata": {"path": str(tmp_path)}}).execute()
     assert any(c.get("outputs") for c in nb.cells if c.cell_type == "code")
