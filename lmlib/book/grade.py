@@ -95,7 +95,8 @@ def grade_notebook(path: str | Path, *, timeout: int = 600, student: str | None 
         deadline = time.monotonic() + timeout
         run = "ok"
         try:
-            client = NotebookClient(nb, timeout=timeout, kernel_name="python3", extra_arguments=["--IPKernelApp.log_level=ERROR"], allow_errors=True,
+            client = NotebookClient(nb, timeout=timeout, kernel_name="python3", allow_errors=True,
+                                    extra_arguments=["--IPKernelApp.log_level=ERROR"],
                                     resources={"metadata": {"path": str(path.parent.resolve())}})
             with client.setup_kernel():
                 for index, cell in enumerate(nb.cells):

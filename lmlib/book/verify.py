@@ -46,7 +46,8 @@ def _execute(path: Path, env: dict[str, str], timeout: int, save_to: Path | None
     old = {k: os.environ.get(k) for k in env}
     os.environ.update(env)  # the kernel inherits this process's environment
     try:
-        client = NotebookClient(nb, timeout=timeout, kernel_name="python3", extra_arguments=["--IPKernelApp.log_level=ERROR"],
+        client = NotebookClient(nb, timeout=timeout, kernel_name="python3",
+                                extra_arguments=["--IPKernelApp.log_level=ERROR"],
                                 resources={"metadata": {"path": str(path.parent)}})
         client.execute()
         return None
