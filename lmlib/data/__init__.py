@@ -6,5 +6,7 @@ on the CPU in float32 unless ``dtype`` says otherwise; move them with
 """
 from lmlib.data.digits import digits
 from lmlib.data.synthetic import low_rank_target, whitened_inputs
+from lmlib.data.sequences import induction_sequences
+from lmlib.data.modular import modular_addition
 
-__all__ = ["whitened_inputs", "low_rank_target", "digits"]
+__all__ = ["whitened_inputs", "low_rank_target", "digits", "induction_sequences", "modular_addition"]

@@ -6,5 +6,7 @@ from here (``from lmlib.models import MLP``) or from the family's module.
 """
 from lmlib.models.linear import DeepLinear
 from lmlib.models.mlp import MLP
+from lmlib.models.transformer import TinyTransformer
+from lmlib.models.modular import ModularMLP
 
-__all__ = ["DeepLinear", "MLP"]
+__all__ = ["DeepLinear", "MLP", "TinyTransformer", "ModularMLP"]
