@@ -6,7 +6,8 @@ from here (``from lmlib.models import MLP``) or from the family's module.
 """
 from lmlib.models.linear import DeepLinear
 from lmlib.models.mlp import MLP
+from lmlib.models.mup import mup_lr_multipliers, mup_param_groups
 from lmlib.models.transformer import TinyTransformer
 from lmlib.models.modular import ModularMLP
 
-__all__ = ["DeepLinear", "MLP", "TinyTransformer", "ModularMLP"]
+__all__ = ["DeepLinear", "MLP", "mup_lr_multipliers", "mup_param_groups", "TinyTransformer", "ModularMLP"]

@@ -22,9 +22,11 @@ class MLP(nn.Module):
       * ``"ntk"`` – NTK parameterization: weights ~ N(0, init_scale²), each layer's
         output multiplied by 1/√fan_in (Jacot et al. 2018), so the network stays near
         its linearisation as width grows.
-      * ``"mup"`` – μP-style readout: hidden layers as in SP, last layer initialised
-        with variance 1/fan_in² (Yang & Hu 2021); per-layer learning rates are the
-        optimizer's business (see the hyperparameter chapters).
+      * ``"mup"`` – the Maximal Update Parameterization's initialisation (Yang & Hu 2021;
+        Yang et al. 2022, Table 3): input and hidden layers as in SP, the last layer with
+        variance init_scale²/fan_in². Its per-layer learning rates are the optimizer's
+        business: :func:`lmlib.models.mup_param_groups` (``torch.optim`` groups) or
+        :func:`lmlib.models.mup_lr_multipliers` (``train_ensemble``'s ``param_lr``).
 
     Args:
         dims: ``(d_in, h_1, ..., d_out)``.
