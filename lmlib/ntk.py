@@ -23,7 +23,7 @@ from torch.func import functional_call, jacrev, vmap
 
 from lmlib._checks import check_choice, check_int, check_real, check_tensor
 
-__all__ = ["empirical_ntk", "kernel_regression", "eigenlearning"]
+__all__ = ["empirical_ntk", "kernel_regression", "eigenlearning", "kernel_learning_curve"]
 
 
 # ----------------------------------------------------------------------------- empirical NTK
@@ -261,6 +261,54 @@ def kernel_regression(
         alpha = torch.linalg.pinv(A, hermitian=True) @ Y
     pred = Kx @ alpha
     return pred[:, 0] if y.ndim == 1 else pred
+
+
+def kernel_learning_curve(
+    K: torch.Tensor,
+    y: torch.Tensor,
+    ns: Sequence[int],
+    draws: int,
+    *,
+    seed: int = 0,
+) -> np.ndarray:
+    """Measured population test error of ridgeless kernel regression on a finite population.
+
+    For each n, ``draws`` training sets of n distinct points are drawn uniformly from the N
+    points of the population, kernel regression is fitted on each (all draws in one batched
+    Cholesky solve), and its mean squared error is measured on *all* N points -- the error
+    under the uniform measure on the population, which is what :func:`eigenlearning` predicts.
+
+    Args:
+        K: Gram matrix ``[N, N]`` of the whole population, symmetric positive definite.
+        y: targets ``[N]``.
+        ns: training-set sizes, each in [1, N].
+        draws: number of training sets per n.
+        seed: seed of the draws.
+
+    Returns:
+        Float64 array ``[len(ns), draws]`` of test MSEs.
+
+    Raises:
+        TypeError, ValueError: for bad shapes or sizes.
+    """
+    K = check_tensor("K", K, ndim=2, floating=True).double()
+    y = check_tensor("y", y, ndim=1).double().to(K.device)
+    N = K.shape[0]
+    if K.shape[1] != N or y.shape[0] != N:
+        raise ValueError(f"need K [N, N] and y [N]; got {tuple(K.shape)} and {tuple(y.shape)}")
+    draws = check_int("draws", draws, minimum=1)
+    gen = torch.Generator().manual_seed(check_int("seed", seed, minimum=0))
+    out = np.empty((len(ns), draws))
+    for row, n in enumerate(ns):  # one batched solve per n: the draws never loop in Python
+        n = check_int("n", n, minimum=1)
+        if n > N:
+            raise ValueError(f"n = {n} exceeds the population size N = {N}")
+        idx = torch.argsort(torch.rand(draws, N, generator=gen), dim=1)[:, :n].to(K.device)
+        L = torch.linalg.cholesky(K[idx[:, :, None], idx[:, None, :]])
+        alpha = torch.cholesky_solve(y[idx][..., None], L)
+        pred = (K[:, idx].permute(1, 0, 2) @ alpha)[..., 0]        # [draws, N]
+        out[row] = ((pred - y) ** 2).mean(1).cpu().numpy()
+    return out
 
 
 # ----------------------------------------------------------------------------- eigenlearning

@@ -4,6 +4,7 @@ Each class is a plain ``nn.Module``; the knobs theory cares about (width, depth,
 initialisation scale, parameterization) are explicit constructor arguments. Import
 from here (``from lmlib.models import MLP``) or from the family's module.
 """
+from lmlib.models.diagonal import DiagonalLinear
 from lmlib.models.linear import DeepLinear
 from lmlib.models.mlp import MLP
 from lmlib.models.mup import mup_lr_multipliers, mup_param_groups
