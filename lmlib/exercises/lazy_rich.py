@@ -32,7 +32,7 @@ EXERCISES: dict[str, Exercise] = {
              "what distribution is that, and what is its variance?",
     ),
     "lazy_predict": Exercise(
-        reference=lambda K, Kx, y, lr, steps: linearized_gd(K, Kx, y, lr=lr, steps=steps),
+        reference=lambda K, Kx, y, lr, steps: linearized_gd(K, Kx, y, lr=lr, steps=steps).numpy(),
         inputs=(
             dict(**_kernel_inputs(20, 7, 1), lr=1.0, steps=50),
             dict(**_kernel_inputs(30, 5, 2), lr=0.3, steps=1),
