@@ -17,7 +17,8 @@ import torch
 
 from lmlib._checks import check_int, check_tensor
 
-__all__ = ["fourier_basis", "frequency_power", "null_top_k_share", "top_k_share", "key_frequencies"]
+__all__ = ["fourier_basis", "frequency_power", "null_top_k_share", "top_k_share", "key_frequencies",
+           "sum_explained"]
 
 
 def fourier_basis(p: int, *, dtype: torch.dtype = torch.float64) -> torch.Tensor:
@@ -117,3 +118,27 @@ def _as_numpy(power) -> np.ndarray:
     if isinstance(power, torch.Tensor):
         return power.detach().cpu().double().numpy()
     return np.asarray(power, dtype=np.float64)
+
+
+def sum_explained(logits: torch.Tensor | np.ndarray) -> float:
+    """Share of the logits' variance that depends on (a, b, c) only through (a + b − c) mod p.
+
+    The Fourier circuit's logits are a function of a + b − c alone; a lookup table's are
+    not. Each example's mean over c is removed first (softmax ignores it); the rest is
+    projected on functions of s = (a + b − c) mod p by averaging over each value of s.
+
+    Args:
+        logits: ``[p, p, p]`` logits for every input pair (a, b) and output c.
+
+    Returns:
+        A number in [0, 1]: 1 for the circuit of :func:`lmlib.theory.grokking.fourier_logits`.
+    """
+    z = check_tensor("logits", logits, ndim=3, floating=True).detach().to("cpu", torch.float64)
+    p = z.shape[0]
+    if z.shape != (p, p, p):
+        raise ValueError(f"logits must be [p, p, p], got {tuple(z.shape)}")
+    z = z - z.mean(-1, keepdim=True)
+    r = torch.arange(p)
+    s = (r[:, None, None] + r[None, :, None] - r[None, None, :]) % p
+    means = torch.zeros(p, dtype=torch.float64).index_add_(0, s.flatten(), z.flatten()) / p ** 2
+    return float(1.0 - (z - means[s]).pow(2).sum() / z.pow(2).sum())

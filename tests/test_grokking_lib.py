@@ -93,3 +93,15 @@ def test_fourier_circuit_adds_mod_p():
     assert chance_accuracy(59) == pytest.approx(1 / 59)
     with pytest.raises(ValueError, match="< 1"):
         weight_decay_half_life(1.0, 2.0)
+
+
+def test_sum_explained_separates_circuit_from_table():
+    from lmlib.fourier import sum_explained
+    from lmlib.theory.grokking import fourier_logits
+    p = 17
+    a, b = np.meshgrid(np.arange(p), np.arange(p), indexing="ij")
+    assert sum_explained(fourier_logits(a, b, p, [2, 5]) + 3.0) == pytest.approx(1.0)
+    table = torch.randn(p, p, p, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    assert sum_explained(table) < 0.1
+    with pytest.raises(ValueError, match=r"\[p, p, p\]"):
+        sum_explained(table[:, :, :3])
