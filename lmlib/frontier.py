@@ -1,4 +1,8 @@
-"""Online training on fresh data: many two-layer ReLU students of different widths and horizons at once.
+"""Compute frontiers: many online training runs at once, and the frontier fitted to them.
+
+:func:`train_two_layer_online` trains a grid of two-layer ReLU students of different widths and
+horizons on fresh data; :func:`compute_frontier` extracts the lower envelope of their losses
+against compute, fits its power law and reads off the compute-optimal size N*(C).
 
 A compute frontier (Kaplan et al. 2020; Hoffmann et al. 2022) needs one run per (model size, training
 horizon): every run gets its own learning-rate schedule, decaying to zero at its own horizon T, and
