@@ -14,6 +14,7 @@ so an ensemble run equals N separate ``train`` runs up to floating-point roundin
 from __future__ import annotations
 
 import copy
+import gc
 import math
 from dataclasses import dataclass, field
 from typing import Callable, Mapping, Sequence
@@ -506,6 +507,12 @@ def train_ensemble(
                     _adam_step(p, g, opt_state[k], lr_k, wd_k, step + 1, optimizer == "adamw", tuple(betas))
                 if allow_divergence:  # diverged members stay frozen where they blew up
                     p.copy_(torch.where(alive.view(n, *([1] * (p.ndim - 1))), p, old))
+        if step % 100 == 99:
+            # Each vmapped step leaves reference cycles holding that step's activations; Python's
+            # generational collector reaches them too rarely, and over thousands of steps the
+            # process grew by gigabytes (a 3000-step run of 18 small nets: 9.4 GB). Collecting
+            # every 100 steps bounds it at a cost of milliseconds.
+            gc.collect()
         bar.update(1)
     bar.close()
     check_divergence()
