@@ -139,12 +139,12 @@ class HessianOperator:
         return _rebuild(self._keys, self._hv(vs), self._like)
 
     def matvec(self, v: Tensor) -> Tensor:
-        """Return H·v for a flat vector ``v`` of length :attr:`dim` (see the module note on ordering).
+        """Return H·v for a flat vector ``v`` of length ``dim`` (see the module note on ordering).
 
         The product is computed in the parameters' dtype; the result has ``v``'s dtype.
 
         Raises:
-            ValueError: if ``v`` is not a vector of length :attr:`dim`.
+            ValueError: if ``v`` is not a vector of length ``dim``.
         """
         v = check_tensor("v", v, ndim=1, floating=True)
         if v.numel() != self.dim:
@@ -154,7 +154,7 @@ class HessianOperator:
         return torch.cat([h.reshape(-1) for h in self._hv(vs)]).to(v.dtype)
 
     def unflatten(self, v: Tensor) -> Any:
-        """Turn a flat vector of length :attr:`dim` (e.g. an eigenvector) into the structure of ``params``."""
+        """Turn a flat vector of length ``dim`` (e.g. an eigenvector) into the structure of ``params``."""
         v = check_tensor("v", v, ndim=1)
         if v.numel() != self.dim:
             raise ValueError(f"v must have length dim={self.dim}, got {v.numel()}")

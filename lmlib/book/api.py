@@ -48,10 +48,17 @@ def api_modules(package: str = "lmlib") -> list[ModuleType]:
 
 
 def api_markdown(package: str = "lmlib") -> str:
-    """MyST source documenting every module of ``package`` and its public names."""
-    parts = []
+    """MyST source documenting every module of ``package`` and its public names.
+
+    autodoc writes reStructuredText, so the directives sit in one ``{eval-rst}`` block
+    (parsed as MyST, autodoc's output would show as raw text).
+    """
+    lines = ["```{eval-rst}"]
     for mod in api_modules(package):
         names = public_names(mod)
-        opts = [f":members: {', '.join(names)}"] if names else []
-        parts += [f"```{{automodule}} {mod.__name__}", *opts, "```", ""]
-    return "\n".join(parts)
+        lines.append(f".. automodule:: {mod.__name__}")
+        if names:
+            lines.append(f"   :members: {', '.join(names)}")
+        lines.append("")
+    lines.append("```")
+    return "\n".join(lines) + "\n"

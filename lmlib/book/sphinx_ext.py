@@ -13,6 +13,7 @@
 """
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from docutils import nodes
@@ -125,9 +126,48 @@ def _api_directive():
     return LmlibApi
 
 
+_LITERAL = re.compile(r"(``.+?``)")
+
+
+def _escape_bars(app, what, name, obj, options, lines) -> None:
+    # Docstrings write absolute values and norms as |x| (plain text reads best in a terminal);
+    # reStructuredText would take |x| for a substitution. Escape bars outside inline literals.
+    for i, line in enumerate(lines):
+        if "|" in line:
+            parts = _LITERAL.split(line)
+            lines[i] = "".join(p if p.startswith("``") else p.replace("|", "\\|") for p in parts)
+
+
+def _resolve_reexports(app, env, node, contnode):
+    # `lmlib.seed` is `lmlib.config.seed`, documented once where it is defined (lmlib.book.api):
+    # resolve a reference to any re-export, or to a bare name of lmlib, to that definition.
+    import importlib
+
+    target = node.get("reftarget", "")
+    if node.get("refdomain") != "py" or not target:
+        return None
+    candidates = [target] if target.startswith("lmlib.") else [
+        f"{mod}.{target}" for mod in ("lmlib.ntk", "lmlib.metrics", "lmlib.train", "lmlib.ensemble")]
+    for dotted in candidates:
+        module, _, attr = dotted.rpartition(".")
+        try:
+            obj = getattr(importlib.import_module(module), attr)
+        except (ImportError, AttributeError, ValueError):
+            continue
+        home = getattr(obj, "__module__", None)
+        if not home or f"{home}.{attr}" == target:
+            continue
+        real = f"{home}.{getattr(obj, '__qualname__', attr)}"
+        domain = env.get_domain("py")
+        return domain.resolve_xref(env, node["refdoc"], app.builder, node["reftype"], real, node, contnode)
+    return None
+
+
 def setup(app):
+    app.connect("autodoc-process-docstring", _escape_bars)
+    app.connect("missing-reference", _resolve_reexports)
     app.add_directive("lmlib-api", _api_directive())
-    app.connect("html-page-context", _dedupe_scripts, priority=900)
+    app.connect("html-page-context", _dedupe_scripts, priority=100)  # emit_firstresult: run early
     app.connect("doctree-read", _add_badges)
     app.connect("doctree-read", _add_pdf_link)
     app.connect("doctree-read", _record_execution)
