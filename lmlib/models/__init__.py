@@ -7,6 +7,7 @@ from here (``from lmlib.models import MLP``) or from the family's module.
 from lmlib.models.diagonal import DiagonalLinear
 from lmlib.models.linear import DeepLinear
 from lmlib.models.mlp import MLP
+from lmlib.models.cnn import SmallCNN
 from lmlib.models.residual import ResidualMLP
 from lmlib.models.mup import mup_lr_multipliers, mup_param_groups
 from lmlib.models.transformer import TinyTransformer
