@@ -14,3 +14,5 @@ from lmlib.models.transformer import TinyTransformer
 from lmlib.models.modular import ModularMLP
 
 __all__ = ["DeepLinear", "MLP", "mup_lr_multipliers", "mup_param_groups", "TinyTransformer", "ModularMLP"]
+from lmlib.models.denoisers import FiLMMLP, TinyUNet  # noqa: E402
+__all__ += ["FiLMMLP", "TinyUNet"]
