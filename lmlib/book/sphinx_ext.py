@@ -91,14 +91,17 @@ def _record_execution(app, doctree) -> None:
 
 
 def _dedupe_scripts(app, pagename, templatename, context, doctree) -> None:
-    # sphinx-thebe 0.3.1 adds its inline `const THEBE_JS_URL = ...` script twice under this
-    # Sphinx; the second declaration is a script error on every page. Keep the first of each.
+    # sphinx-thebe 0.3.1 and sphinx-togglebutton add their inline scripts twice under this
+    # Sphinx (`const THEBE_JS_URL` declared twice is a script error on every page). Keep the
+    # first of each.
     scripts = context.get("script_files")
     if not scripts:
         return
     seen, kept = set(), []
     for js in scripts:
-        key = (str(js), repr(sorted(getattr(js, "attributes", {}).items())))
+        # Same file or inline body, whatever the priority it was added with the second time.
+        # (An inline script's filename is None one time and "" the other.)
+        key = (getattr(js, "filename", str(js)) or "", repr(sorted(getattr(js, "attributes", {}).items())))
         if key not in seen:
             seen.add(key)
             kept.append(js)
