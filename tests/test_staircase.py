@@ -2,7 +2,6 @@
 matrices by lookup, and the eigenlearning prediction against kernel regression."""
 from __future__ import annotations
 
-import math
 
 import numpy as np
 import pytest

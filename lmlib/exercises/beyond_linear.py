@@ -10,7 +10,7 @@ from lmlib.theory.staircase import leap, staircase_kernel_theory
 def _kernel_n(target: float = 0.01) -> float:
     # Bisection on log n: the predicted MSE falls monotonically with n.
     lo, hi = 1e3, 1e7
-    for _ in range(40):
+    for _ in range(25):  # the bracket is then a few samples wide
         mid = math.sqrt(lo * hi)
         lo, hi = (mid, hi) if staircase_kernel_theory(int(mid))["test_mse"] > target else (lo, mid)
     return float(int(hi))
