@@ -50,9 +50,11 @@ def site_pages(html_dir: str | Path) -> list[Path]:
     """The HTML pages of a built site (not search, genindex or the static files)."""
     html_dir = Path(html_dir)
     skip = {"search.html", "genindex.html", "py-modindex.html"}
-    return sorted(p for p in html_dir.rglob("*.html")
-                  if not ({"_static", "_sources", "_images", "_sphinx_design_static"} & set(p.relative_to(html_dir).parts))
-                  and p.name not in skip)
+    pages = [p for p in html_dir.rglob("*.html")
+             if not ({"_static", "_sources", "_images", "_sphinx_design_static"} & set(p.relative_to(html_dir).parts))
+             and p.name not in skip]
+    # Redirect stubs (the root index.html sends readers to the first chapter) have no page of their own.
+    return sorted(p for p in pages if 'http-equiv="refresh"' not in p.read_text(encoding="utf-8", errors="replace")[:2000].lower())
 
 
 class _Anchors(HTMLParser):
