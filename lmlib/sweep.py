@@ -12,6 +12,7 @@ computation, far faster than one task per point.
 from __future__ import annotations
 
 import itertools
+import os
 from dataclasses import dataclass
 from typing import Any, Callable, Iterator, Mapping, Sequence
 
@@ -130,7 +131,7 @@ def run(
     fn: Callable[..., Any],
     grid: Mapping[str, Sequence] | Sequence[Mapping[str, Any]],
     *,
-    backend: str = "local",
+    backend: str | None = None,
     progress: bool | None = None,
     address: str | None = None,
     num_cpus: float = 1,
@@ -152,7 +153,9 @@ def run(
         grid: a dict of lists (cartesian product, last key fastest) or a list of dicts;
             see :func:`grid_points`.
         backend: ``"local"`` (sequential, in this process) or ``"ray"`` (one Ray task per
-            point; needs ``pip install lmlib[distributed]``). With Ray, ``fn`` must be
+            point; needs ``pip install lmlib[distributed]``); ``None`` (the default) reads
+            the ``LMLIB_SWEEP_BACKEND`` environment variable, ``"local"`` if it is unset,
+            so a whole book can be sent to Ray without editing a chapter. With Ray, ``fn`` must be
             picklable (lambdas and local functions are, via cloudpickle) and whatever it
             imports must be installed on the workers.
         progress: show a tqdm bar over points (default: only in a terminal or on Colab).
@@ -178,6 +181,10 @@ def run(
     """
     if not callable(fn):
         raise TypeError(f"fn must be callable, got {type(fn).__name__}")
+    if backend is None:
+        backend = os.environ.get("LMLIB_SWEEP_BACKEND", "").strip() or "local"
+        if backend not in BACKENDS:
+            raise ValueError(f"LMLIB_SWEEP_BACKEND must be one of {list(BACKENDS)}, got {backend!r}")
     check_choice("backend", backend, BACKENDS)
     points = grid_points(grid)
     if backend == "local":

@@ -130,3 +130,15 @@ def test_ray_backend_names_the_failing_point(ray_cluster):
     assert info.value.index == 3
     with pytest.raises(ValueError, match="already initialised"):
         run(fn, {"a": [1]}, backend="ray", address="auto", progress=False)
+
+
+def test_backend_defaults_to_the_environment_variable(monkeypatch):
+    monkeypatch.delenv("LMLIB_SWEEP_BACKEND", raising=False)
+    assert run(lambda a: a + 1, {"a": [1, 2]}, progress=False).results == [2, 3]     # unset: local
+    monkeypatch.setenv("LMLIB_SWEEP_BACKEND", "local")
+    assert run(lambda a: a * 2, {"a": [1, 2]}, progress=False).results == [2, 4]
+    monkeypatch.setenv("LMLIB_SWEEP_BACKEND", "dask")
+    with pytest.raises(ValueError, match="LMLIB_SWEEP_BACKEND must be one of"):
+        run(lambda a: a, {"a": [1]}, progress=False)
+    # an explicit backend wins over the variable
+    assert run(lambda a: a, {"a": [3]}, backend="local", progress=False).results == [3]
