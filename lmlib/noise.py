@@ -237,9 +237,9 @@ def steps_to_target(
         seed: base seed of the minibatch draws.
 
     Returns:
-        ``{"steps": [T] record steps, "loss": [T, N] full-data losses (NaN once a member diverged),
-        "steps_to_target": [N] (NaN where not reached), "best": index of the best lr (-1 if none
-        reached the target)}``.
+        A dict: ``"steps"`` the record steps ``[T]``; ``"loss"`` the full-data losses ``[T, N]``
+        (NaN once a member diverged); ``"steps_to_target"`` ``[N]`` (NaN where not reached);
+        ``"best"`` the index of the best lr (-1 if none reached the target).
 
     Raises:
         ValueError, TypeError: on bad arguments (also those of ``train_ensemble``).
