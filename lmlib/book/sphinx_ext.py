@@ -86,7 +86,12 @@ def _record_execution(app, doctree) -> None:
         table = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
     except json.JSONDecodeError:
         table = {}
-    table[app.env.docname] = {k: data.get(k) for k in ("runtime", "method", "succeeded", "mtime")}
+    row = {k: data.get(k) for k in ("runtime", "succeeded", "mtime")}
+    # myst-nb says "cache" both for a notebook it executed into the cache now and for one it
+    # found there: what tells them apart is whether the execution happened during this build.
+    started = getattr(app, "_lmlib_started", 0.0)
+    row["method"] = "inline" if (data.get("mtime") or 0.0) >= started - 1.0 else "cache"
+    table[app.env.docname] = row
     path.write_text(json.dumps(table, indent=1, sort_keys=True), encoding="utf-8")
 
 
@@ -166,7 +171,14 @@ def _resolve_reexports(app, env, node, contnode):
     return None
 
 
+def _note_start(app) -> None:
+    import time
+
+    app._lmlib_started = time.time()
+
+
 def setup(app):
+    app.connect("builder-inited", _note_start)
     app.connect("autodoc-process-docstring", _escape_bars)
     app.connect("missing-reference", _resolve_reexports)
     app.add_directive("lmlib-api", _api_directive())
